@@ -1,0 +1,124 @@
+"""A direct ASGI driver, for what TestClient cannot show.
+
+TestClient builds the whole request body in memory and hides when messages were sent. This
+driver feeds the body from an iterator, counts the bytes the app pulls through `receive()`,
+records every message the app sends with a timestamp, can trace the app's peak memory, and
+can disconnect on demand. Run it on a TestClient's portal so the app's lifespan has run.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+BODY_KEEP = 1 << 20
+
+
+class Timeline:
+    """An ordered log shared by the driver and the grader's fakes: who did what, when."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[float, str]] = []
+
+    def mark(self, what: str) -> None:
+        self.entries.append((time.perf_counter(), what))
+
+    def index(self, what: str) -> int | None:
+        for i, (_, entry) in enumerate(self.entries):
+            if entry == what:
+                return i
+        return None
+
+
+@dataclass
+class Exchange:
+    """What happened during one request."""
+
+    method: str
+    path: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    sent: list[tuple[float, dict]] = field(default_factory=list)
+    bytes_pulled: int = 0
+    peak_memory: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def status_code(self) -> int | None:
+        return self.status
+
+    reason_phrase = ""
+
+
+class Disconnect:
+    """Set it and the next `receive()` after the body tells the app the client has gone."""
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+
+    def set(self) -> None:
+        self.event.set()
+
+
+async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
+                headers: dict[str, str] | None = None, trace_memory: bool = False,
+                timeline: Timeline | None = None, disconnect: Disconnect | None = None,
+                query: str = "", state: dict | None = None) -> Exchange:
+    """Send one HTTP request straight into `app` and return what came back."""
+    exchange = Exchange(method, path)
+    pieces: Iterator[bytes] = iter(body)
+    pending: bytes | None = next(pieces, None)
+    gone = disconnect or Disconnect()
+
+    async def receive() -> dict:
+        nonlocal pending
+        if pending is not None:
+            chunk, pending = pending, next(pieces, None)
+            exchange.bytes_pulled += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": pending is not None}
+        await gone.event.wait()  # set by the check, or once the response is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        now = time.perf_counter()
+        exchange.sent.append((now, {k: v for k, v in message.items() if k != "body"}))
+        kind = message["type"]
+        if timeline is not None:
+            timeline.mark(kind + ("" if message.get("more_body") else ".final")
+                          if kind == "http.response.body" else kind)
+        if kind == "http.response.start":
+            exchange.status = message["status"]
+            exchange.headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                                for k, v in message.get("headers", [])}
+        elif kind == "http.response.body":
+            if len(exchange.body) < BODY_KEEP:
+                exchange.body += message.get("body", b"")
+            if not message.get("more_body"):
+                gone.set()  # like a real client: after the response, receive() says disconnect
+
+    raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(), "root_path": "", "headers": raw_headers,
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": dict(state or {}),
+    }
+    if trace_memory:
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+    try:
+        await app(scope, receive, send)
+    finally:
+        if trace_memory:
+            exchange.peak_memory = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    return exchange

@@ -1,0 +1,286 @@
+"""Checks for drill 1, uploads (DRILLS.md). Big bodies go through the direct ASGI driver."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.bodies import FilePart, Multipart, pdf_upload
+from grader.expect import describe, fail, json_body, size, trim
+
+check = pytest.mark.check
+MiB = 1 << 20
+JOB_SHAPE = '{"job_id": "<non-empty string>", "status": "queued"}'
+
+
+def small_pdf(n: int = 48 * 1024) -> bytes:
+    return b"%PDF-1.7\n" + os.urandom(n)
+
+
+def post_file(client, data: bytes, name: str = "report.pdf", kind: str = "application/pdf"):
+    return client.post("/upload", files={"file": (name, data, kind)})
+
+
+def sent_file(data_len: int, name: str = "report.pdf", kind: str = "application/pdf") -> str:
+    return f"POST /upload with file={name} ({kind}, {size(data_len)})"
+
+
+def job_id_of(response, *, sent: str) -> str:
+    body = json_body(response, sent=sent)
+    job_id = body.get("job_id") if isinstance(body, dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        fail(sent=sent, got=describe(response), expected=f"a JSON body like {JOB_SHAPE}")
+    return job_id
+
+
+def drive_upload(client, body: Multipart, **kwargs):
+    headers = {"content-type": body.content_type, "content-length": str(len(body))}
+    return client.drive("POST", "/upload", body=body.pieces(), headers=headers, **kwargs)
+
+
+def expect_nothing_kept(upload, before: set[Path], *, sent: str, response) -> None:
+    new = upload.saved_files() - before
+    if new:
+        fail(sent=sent, got=f"{describe(response)}; new file(s) left in UPLOAD_DIR: "
+             + ", ".join(sorted(p.name for p in new)),
+             expected="nothing saved for a refused upload (delete any partial file)")
+    if upload.ingest.calls:
+        fail(sent=sent, got=f"{describe(response)}; queue_ingest was called",
+             expected="nothing queued for a refused upload")
+
+
+@check("upload.accepts_pdf")
+def check_accepts_pdf(upload, serve):
+    data = small_pdf()
+    with serve(upload.learner) as client:
+        response = post_file(client, data)
+    sent = sent_file(len(data))
+    body = json_body(response, sent=sent)
+    ok = (response.status_code == 202 and isinstance(body, dict) and body.get("status") == "queued"
+          and isinstance(body.get("job_id"), str) and body["job_id"])
+    if not ok:
+        fail(sent=sent, got=describe(response), expected=f"202 Accepted with JSON {JOB_SHAPE}")
+
+
+@check("upload.unique_job_ids")
+def check_unique_job_ids(upload, serve):
+    sent = sent_file(48 * 1024) + ", twice"
+    with serve(upload.learner) as client:
+        first = job_id_of(post_file(client, small_pdf()), sent=sent)
+        second = job_id_of(post_file(client, small_pdf()), sent=sent)
+    if first == second:
+        fail(sent=sent, got=f"the same job_id both times: {first!r}", expected="two different job ids")
+
+
+@check("upload.saves_bytes")
+def check_saves_bytes(upload, serve):
+    with serve(upload.learner) as client:
+        for data in (small_pdf(3 * MiB // 2), small_pdf(10 * 1024)):
+            sent = sent_file(len(data))
+            before = upload.saved_files()
+            response = post_file(client, data)
+            new = sorted(upload.saved_files() - before)
+            if len(new) != 1:
+                fail(sent=sent, got=f"{describe(response)}; {len(new)} new file(s) under "
+                     f"UPLOAD_DIR ({upload.upload_dir.name}/)",
+                     expected="exactly one new file for the upload")
+            saved = new[0].read_bytes()
+            if saved != data:
+                fail(sent=sent, got=f"a saved file of {size(len(saved))} that differs from what was "
+                     f"sent (first difference at byte {_first_difference(saved, data)})",
+                     expected=f"a byte-identical copy ({size(len(data))})")
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+@check("upload.queues_ingest")
+def check_queues_ingest(upload, serve):
+    body = pdf_upload(256 * 1024, filename="report.pdf")
+    sent = f"POST /upload with file=report.pdf (application/pdf, {size(256 * 1024)})"
+    with serve(upload.learner) as client:
+        response = drive_upload(client, body, timeline=upload.timeline)
+        calls = upload.ingest.wait_for(1)
+    if len(calls) != 1:
+        fail(sent=sent, got=f"{describe(response)}; queue_ingest called {len(calls)} times",
+             expected="queue_ingest called exactly once")
+    job_id = job_id_of(response, sent=sent)
+    call = calls[0]
+    answered = upload.timeline.index("http.response.body.final")
+    queued = upload.timeline.index("queue_ingest")
+    if answered is None or queued < answered:
+        fail(sent=sent, got="queue_ingest ran before the response was sent, so the client "
+             "waited for it", expected="queue_ingest to run after the response has been sent")
+    if call.job_id != job_id:
+        fail(sent=sent, got=f"queue_ingest(job_id={call.job_id!r}, ...) but the response said "
+             f"job_id={job_id!r}", expected="the same job id in both")
+    if upload.upload_dir not in call.path.parents or not call.existed:
+        fail(sent=sent, got=f"queue_ingest(..., path={str(call.path)!r}); file existed: {call.existed}",
+             expected=f"the path of the saved file under UPLOAD_DIR ({upload.upload_dir}), "
+             "existing when queue_ingest runs")
+
+
+@check("upload.rejects_non_pdf")
+def check_rejects_non_pdf(upload, serve):
+    with serve(upload.learner) as client:
+        for name, kind, data in (("notes.txt", "text/plain", b"just some notes\n"),
+                                 ("photo.png", "image/png", b"\x89PNG\r\n\x1a\n" + os.urandom(512))):
+            before = upload.saved_files()
+            response = post_file(client, data, name, kind)
+            sent = sent_file(len(data), name, kind)
+            if response.status_code != 415:
+                fail(sent=sent, got=describe(response), expected="415 Unsupported Media Type")
+            expect_nothing_kept(upload, before, sent=sent, response=response)
+
+
+@check("upload.rejects_oversized")
+def check_rejects_oversized(upload, serve):
+    n = upload.max_bytes + 1
+    sent = sent_file(n, "big.pdf") + ", that is MAX_BYTES + 1"
+    with serve(upload.learner) as client:
+        before = upload.saved_files()
+        response = drive_upload(client, pdf_upload(n))
+    if response.status_code != 413:
+        fail(sent=sent, got=describe(response), expected="413 Content Too Large")
+    expect_nothing_kept(upload, before, sent=sent, response=response)
+
+
+@check("upload.accepts_exact_limit")
+def check_accepts_exact_limit(upload, serve):
+    n = upload.max_bytes
+    sent = sent_file(n, "big.pdf") + ", exactly MAX_BYTES"
+    with serve(upload.learner) as client:
+        response = drive_upload(client, pdf_upload(n))
+    if not 200 <= (response.status_code or 0) < 300:
+        fail(sent=sent, got=describe(response),
+             expected="202 Accepted: MAX_BYTES is the largest size allowed")
+
+
+@check("upload.streams_to_disk")
+def check_streams_to_disk(upload, serve):
+    n, limit = 20 * MiB, 8 * MiB
+    body = pdf_upload(n)
+    sent = sent_file(n, "big.pdf") + ", in 64 KiB pieces"
+    with serve(upload.learner) as client:
+        response = drive_upload(client, body, trace_memory=True)
+    if response.bytes_pulled < len(body):
+        fail(sent=sent, got=f"{describe(response)} after reading only "
+             f"{size(response.bytes_pulled)} of the body",
+             expected="the upload to be read, so that memory use can be measured")
+    if response.peak_memory >= limit:
+        fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it",
+             expected=f"under {size(limit)}: read and write the file in chunks")
+
+
+@check("upload.requires_file")
+def check_requires_file(upload, serve):
+    sent = "POST /upload with a multipart field named 'document' but no 'file'"
+    with serve(upload.learner) as client:
+        response = client.post("/upload", files={"document": ("report.pdf", small_pdf(64), "application/pdf")})
+    if response.status_code != 422:
+        fail(sent=sent, got=describe(response), expected="422 Unprocessable Content")
+
+
+@check("upload.sniffs_magic_bytes")
+def check_sniffs_magic_bytes(upload, serve):
+    data = b"<html>this is not a PDF</html>\n" * 64
+    sent = sent_file(len(data), "fake.pdf") + ", bytes starting '<html>'"
+    with serve(upload.learner) as client:
+        before = upload.saved_files()
+        response = post_file(client, data, "fake.pdf")
+    if response.status_code != 415:
+        fail(sent=sent, got=describe(response), expected="415: the bytes do not start with %PDF-")
+    expect_nothing_kept(upload, before, sent=sent, response=response)
+
+
+@check("upload.ignores_client_filename")
+def check_ignores_client_filename(upload, serve, workdir):
+    root = workdir.parent
+    target = root / "elsewhere"
+    target.mkdir(exist_ok=True)
+    names = ("../../escape.pdf", str(target / "x.pdf"))
+    before = _files_outside(root, upload.upload_dir)
+    with serve(upload.learner) as client:
+        for name in names:
+            response = post_file(client, small_pdf(), name)
+            escaped = _files_outside(root, upload.upload_dir) - before
+            if escaped:
+                fail(sent=sent_file(48 * 1024, name), got=f"{describe(response)}; wrote "
+                     + ", ".join(trim(str(p), 120) for p in sorted(escaped)),
+                     expected="no file written outside UPLOAD_DIR")
+
+
+def _files_outside(root: Path, inside: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file() and inside not in p.parents}
+
+
+@check("upload.rejects_early")
+def check_rejects_early(upload, serve):
+    n = 100 * MiB
+    allowed = upload.max_bytes + MiB
+    sent = sent_file(n, "huge.pdf") + f" with Content-Length {len(pdf_upload(n))}"
+    with serve(upload.learner) as client:
+        response = drive_upload(client, pdf_upload(n, filename="huge.pdf"))
+    if response.status_code != 413:
+        fail(sent=sent, got=describe(response), expected="413 Content Too Large")
+    if response.bytes_pulled > allowed:
+        fail(sent=sent, got=f"413, but only after reading {size(response.bytes_pulled)} of the body",
+             expected=f"413 after reading at most {size(allowed)} (MAX_BYTES + 1 MiB)")
+
+
+@check("upload.many")
+def check_many(upload, serve):
+    names = ["a.pdf", "b.pdf", "c.pdf"]
+    files = [("files", (name, small_pdf(1024), "application/pdf")) for name in names]
+    sent = "POST /upload-many with files=" + ", ".join(names)
+    with serve(upload.learner) as client:
+        response = client.post("/upload-many", files=files)
+    body = json_body(response, sent=sent) if response.status_code < 500 else None
+    items = _list_in(body)
+    expected = ('202 with one {"filename", "job_id"} per file, e.g. '
+                '[{"filename": "a.pdf", "job_id": "..."}, ...]')
+    if response.status_code != 202 or items is None or len(items) != len(names):
+        fail(sent=sent, got=describe(response), expected=expected)
+    got_names = [i.get("filename") if isinstance(i, dict) else None for i in items]
+    ids = [i.get("job_id") if isinstance(i, dict) else None for i in items]
+    if got_names != names or not all(isinstance(j, str) and j for j in ids) or len(set(ids)) != len(ids):
+        fail(sent=sent, got=describe(response), expected=expected + ", each job id different")
+
+
+def _list_in(body):
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        lists = [v for v in body.values() if isinstance(v, list)]
+        return lists[0] if len(lists) == 1 else None
+    return None
+
+
+@check("upload.documents_openapi")
+def check_documents_openapi(upload, serve):
+    sent = "GET /openapi.json"
+    with serve(upload.learner) as client:
+        response = client.get("/openapi.json")
+    schema = json_body(response, sent=sent)
+    operation = schema.get("paths", {}).get("/upload", {}).get("post")
+    if operation is None:
+        fail(sent=sent, got="no POST /upload in the schema", expected="POST /upload documented")
+    form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+    fields = _resolve(schema, form.get("schema", {})).get("properties", {})
+    codes = sorted(operation.get("responses", {}))
+    missing = [c for c in ("202", "413", "415") if c not in codes]
+    if "file" not in fields or missing:
+        fail(sent=sent, got=f"form fields {sorted(fields)}, responses {codes}",
+             expected="a `file` form field, and responses 202, 413 and 415")
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    ref = node.get("$ref", "")
+    if ref.startswith("#/"):
+        for part in ref[2:].split("/"):
+            schema = schema.get(part, {})
+        return schema
+    return node

@@ -1,0 +1,57 @@
+"""`docchat-grade`: grade a drill file and report, for a learner at a terminal or for CI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
+
+USAGE = "docchat-grade PATH [--drill NAME] [--format text|json]"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="docchat-grade", usage=USAGE,
+        description="Grade a DocChat drill file: every check, what works, what does not, and a hint.",
+        epilog="Exit codes: 0 every core check passed; 1 a check failed or the file could not be "
+               "graded; 2 usage error; 3 the grader itself broke.")
+    p.add_argument("path", help="the drill file, e.g. drills/upload.py")
+    p.add_argument("--drill", help="which drill the file is (default: from the file name)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="time limit for each check, in seconds (default 10)")
+    p.add_argument("--memory-mb", type=int, default=1024, metavar="N",
+                   help="memory limit for the learner's code, in MiB (default 1024)")
+    return p
+
+
+class UsageExit(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_parser = parser()
+    try:
+        args = args_parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else 0
+    from grader.api import UsageError, grade_report
+    from grader.runner import GraderBroke, Limits
+
+    limits = Limits(check_s=args.timeout, memory_mb=args.memory_mb)
+    try:
+        report = grade_report(Path(args.path), args.drill, limits=limits)
+    except UsageError as exc:
+        print(f"docchat-grade: {exc}\nusage: {USAGE}", file=sys.stderr)
+        return EXIT_USAGE
+    except GraderBroke as exc:
+        print(f"docchat-grade: the grader itself broke: {exc}", file=sys.stderr)
+        return EXIT_GRADER_BROKE
+    if args.format == "json":
+        print(report.to_json())
+    else:
+        from grader.text import render
+        sys.stdout.write(render(report))
+    return report.exit_code

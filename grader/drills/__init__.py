@@ -1,0 +1,1 @@
+"""One module per drill: the grader's fakes for its seams, and fixtures that load it."""

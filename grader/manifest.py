@@ -1,0 +1,82 @@
+"""The ordered manifest: drills in course order, each with its checks, levels, titles and hints."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+MANIFEST_PATH = Path(__file__).with_name("manifest.toml")
+LEVELS = ("core", "stretch")
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    level: str
+    title: str
+    hints: tuple[str, ...]
+    lesson: str
+
+    @property
+    def drill(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def hint(self) -> str:
+        return self.hints[0] if self.hints else ""
+
+
+@dataclass(frozen=True)
+class Drill:
+    name: str
+    title: str
+    lesson: str
+    checks: tuple[Check, ...]
+
+    @property
+    def checks_module(self) -> str:
+        return f"check_{self.name}.py"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    drills: tuple[Drill, ...]
+
+    def drill(self, name: str) -> Drill:
+        for drill in self.drills:
+            if drill.name == name:
+                return drill
+        raise KeyError(name)
+
+    def check(self, check_id: str) -> Check:
+        for drill in self.drills:
+            for check in drill.checks:
+                if check.id == check_id:
+                    return check
+        raise KeyError(check_id)
+
+    @property
+    def names(self) -> list[str]:
+        return [drill.name for drill in self.drills]
+
+
+def parse(data: dict) -> Manifest:
+    drills = []
+    for raw in data["drill"]:
+        checks = []
+        for c in raw.get("check", []):
+            if c["level"] not in LEVELS:
+                raise ValueError(f"{c['id']}: level must be one of {LEVELS}")
+            if not c["id"].startswith(raw["name"] + "."):
+                raise ValueError(f"{c['id']} does not belong to drill {raw['name']}")
+            checks.append(Check(c["id"], c["level"], c["title"], tuple(c["hints"]), c["lesson"]))
+        drills.append(Drill(raw["name"], raw["title"], raw["lesson"], tuple(checks)))
+    return Manifest(tuple(drills))
+
+
+@cache
+def load() -> Manifest:
+    with MANIFEST_PATH.open("rb") as f:
+        return parse(tomllib.load(f))

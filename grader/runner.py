@@ -1,0 +1,246 @@
+"""The parent side of a grading run: start the grading process, watch it, enforce the limits.
+
+The learner's code never runs in this process. A check that outlives its time limit, or
+whose process dies under it, becomes that check's `error`, and grading resumes in a fresh
+process with the checks still to run. Two hangs in a row, or the whole-run limit, end the
+run with a report-level error.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import manifest, sandbox
+from grader.channel import Lines
+from grader.report import CheckResult, Report
+
+OUTPUT_KEEP = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    check_s: float = 10.0
+    import_s: float = 15.0
+    run_s: float = 120.0
+    memory_mb: int = 1024
+    file_mb: int = 512
+    hangs_in_a_row: int = 2
+
+
+@dataclass
+class Attempt:
+    """What one grading process reported before it ended."""
+
+    plan: list[dict] | None = None
+    results: dict[str, dict] = field(default_factory=dict)
+    fatal: str | None = None
+    ready: bool = False
+    done: bool = False
+    running: str | None = None
+    progress: str = ""
+    timed_out: str | None = None  # "import", "check" or "run"
+    exit_status: str = ""
+    stderr: bytes = b""
+
+
+def _exit_status(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exit code {code}"
+
+
+def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch: Path,
+              extra_checks: list[Path], deadline: float) -> Attempt:
+    attempt = Attempt()
+    token = sandbox.new_token()
+    read_fd, write_fd = os.pipe()
+    cmd = [sys.executable, "-m", "grader.child", "--target", str(target), "--drill", drill,
+           "--channel", str(write_fd), "--scratch", str(scratch), "--only", ",".join(only)]
+    for extra in extra_checks:
+        cmd += ["--checks", str(extra)]
+    started = time.monotonic()
+    proc = sandbox.spawn(cmd, token=token, cwd=scratch, pass_fds=(write_fd,),
+                         memory_mb=limits.memory_mb, file_mb=limits.file_mb,
+                         extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
+                                    "PYTHONPATH": _grader_root()})
+    os.close(write_fd)
+    lines = Lines()
+    selector = selectors.DefaultSelector()
+    selector.register(read_fd, selectors.EVENT_READ, "channel")
+    selector.register(proc.stdout, selectors.EVENT_READ, "stdout")
+    selector.register(proc.stderr, selectors.EVENT_READ, "stderr")
+    check_started = 0.0
+    try:
+        while selector.get_map():
+            now = time.monotonic()
+            if now > deadline:
+                attempt.timed_out = "run"
+                break
+            if not attempt.ready and not attempt.fatal and now - started > limits.import_s:
+                attempt.timed_out = "import"
+                break
+            if attempt.running and now - check_started > limits.check_s:
+                attempt.timed_out = "check"
+                break
+            for key, _ in selector.select(timeout=0.1):
+                fd = key.fd if key.data == "channel" else key.fileobj.fileno()
+                data = os.read(fd, 1 << 16)
+                if not data:
+                    selector.unregister(key.fileobj)
+                    continue
+                if key.data == "stderr" and len(attempt.stderr) < OUTPUT_KEEP:
+                    attempt.stderr += data[: OUTPUT_KEEP - len(attempt.stderr)]
+                if key.data != "channel":
+                    continue  # the learner's output: drained so it can never block, then dropped
+                for record in lines.feed(data):
+                    event = record["event"]
+                    if event == "fatal":
+                        attempt.fatal = record["error"]
+                    elif event == "ready":
+                        attempt.ready = True
+                    elif event == "plan":
+                        attempt.plan = record["checks"]
+                    elif event == "start":
+                        attempt.running, check_started = record["id"], time.monotonic()
+                        attempt.progress = ""
+                    elif event == "progress":
+                        attempt.progress = record["text"]
+                    elif event == "result":
+                        attempt.results[record["id"]] = record
+                        attempt.running = None
+                    elif event == "done":
+                        attempt.done = True
+                if attempt.plan is not None and _all_reported(attempt, only):
+                    attempt.done = True  # nothing left to learn from this process
+            if attempt.done:
+                break
+        if not attempt.timed_out and not attempt.done:
+            try:
+                proc.wait(timeout=max(0.0, min(5.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        attempt.exit_status = _exit_status(proc.poll())
+        selector.close()
+        os.close(read_fd)
+        sandbox.end_everything(proc, token)
+        proc.stdout.close()
+        proc.stderr.close()
+    return attempt
+
+
+def _all_reported(attempt: Attempt, only: list[str]) -> bool:
+    wanted = only or [c["id"] for c in attempt.plan]
+    return all(check_id in attempt.results for check_id in wanted)
+
+
+def _grader_root() -> str:
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def _result(meta: dict, status: str, message: str, duration: float = 0.0) -> CheckResult:
+    return CheckResult(id=meta["id"], level=meta["level"], title=meta["title"], status=status,
+                       message=message, hint=meta.get("hint", ""), duration_s=round(duration, 3))
+
+
+def _planned(drill: str) -> list[dict]:
+    return [{"id": c.id, "level": c.level, "title": c.title, "hint": c.hint}
+            for c in manifest.load().drill(drill).checks]
+
+
+def grade(target: Path, drill: str, *, limits: Limits = Limits(),
+          extra_checks: list[Path] = (), shown_as: str | None = None) -> Report:
+    """Grade one drill file. The learner's code runs only in child processes."""
+    sandbox.become_subreaper()
+    target = target.resolve()
+    report = Report(drill=drill, target=shown_as or str(target))
+    scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
+    deadline = time.monotonic() + limits.run_s
+    plan: list[dict] | None = None
+    results: dict[str, CheckResult] = {}
+    hangs = 0
+    try:
+        while True:
+            todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
+            attempt = _run_once(target, drill, todo, limits, scratch, list(extra_checks), deadline)
+            if attempt.fatal:
+                report.error = attempt.fatal
+                plan = plan or _planned(drill)
+                break
+            if attempt.plan is None:
+                plan = plan or _planned(drill)
+                report.error = _why_no_plan(attempt, target, limits)
+                break
+            plan = plan or attempt.plan
+            metas = {m["id"]: m for m in plan}
+            for check_id, record in attempt.results.items():
+                results[check_id] = _result(metas[check_id], record["status"], record["message"],
+                                            record["duration_s"])
+                report.grader_broke |= bool(record.get("internal"))
+            hangs = 0 if attempt.results else hangs
+            if attempt.done or all(m["id"] in results for m in plan):
+                break
+            stuck = attempt.running
+            if attempt.timed_out == "run" or stuck is None:
+                report.error = (f"grading took longer than {limits.run_s:g} s in all"
+                                if attempt.timed_out == "run" else
+                                f"the grading process stopped between checks ({attempt.exit_status})")
+                break
+            if attempt.timed_out == "check":
+                hangs += 1
+                waiting = f"; it was {attempt.progress}" if attempt.progress else ""
+                results[stuck] = _result(metas[stuck], "error",
+                                         f"took longer than {limits.check_s:g} s{waiting}. "
+                                         "A handler that blocks the event loop (time.sleep or "
+                                         "other blocking work inside `async def`) or a loop that "
+                                         "never ends causes this.", limits.check_s)
+            else:
+                results[stuck] = _result(metas[stuck], "error",
+                                         "the grading process ended while this check ran "
+                                         f"({attempt.exit_status}): your code stopped it, for "
+                                         "example with os._exit(), or crashed it.")
+            if hangs >= limits.hangs_in_a_row:
+                report.error = (f"{hangs} checks in a row took longer than {limits.check_s:g} s, "
+                                "so grading stopped: your app seems to stop answering (a blocked "
+                                "event loop, or a loop that never ends)")
+                break
+        for meta in plan:
+            results.setdefault(meta["id"], _result(meta, "error", "not run: " + (
+                report.error or "the grading process ended before this check")))
+        report.checks = [results[m["id"]] for m in plan]
+        return report
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _why_no_plan(attempt: Attempt, target: Path, limits: Limits) -> str:
+    if attempt.timed_out == "import":
+        return (f"importing {target.name} took longer than {limits.import_s:g} s: does it run a "
+                "loop or a blocking call at module level?")
+    if attempt.timed_out == "run":
+        return f"grading took longer than {limits.run_s:g} s in all"
+    if not attempt.ready:
+        return (f"the grading process ended while importing {target.name} "
+                f"({attempt.exit_status}): does it call os._exit() or crash at import time?")
+    tail = attempt.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+    raise GraderBroke("the grading process ended before it listed the checks "
+                      f"({attempt.exit_status}): " + " | ".join(tail))
+
+
+class GraderBroke(RuntimeError):
+    """The grader itself failed: exit code 3."""

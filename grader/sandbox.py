@@ -1,0 +1,105 @@
+"""Starting the grading process under limits, and making sure nothing it started survives.
+
+Every process of a run carries a random token in its environment. After the run, the
+process group is killed, then any process still carrying the token (a learner's
+`start_new_session=True` child, a double-forked daemon) is found in /proc and killed too.
+The grader becomes a child subreaper on Linux so such orphans are reparented to it and reaped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+TOKEN_VAR = "DOCCHAT_RUN_TOKEN"
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def new_token() -> str:
+    return secrets.token_hex(12)
+
+
+def become_subreaper() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
+def _limit(kind: int, value: int) -> None:
+    try:
+        _, hard = resource.getrlimit(kind)
+        resource.setrlimit(kind, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+    except (ValueError, OSError):
+        pass
+
+
+def limiter(memory_mb: int, file_mb: int):
+    """A preexec function: caps heap memory, file size and core dumps in the child."""
+    def apply() -> None:
+        # RLIMIT_DATA counts what a process actually allocates (heap and private mappings), not
+        # reserved address space, so a browser or a thread pool is not mistaken for a hog.
+        _limit(resource.RLIMIT_DATA, memory_mb << 20)
+        _limit(resource.RLIMIT_FSIZE, file_mb << 20)
+        _limit(resource.RLIMIT_CORE, 0)
+    return apply
+
+
+def spawn(cmd: list[str], *, token: str, cwd: Path, pass_fds: tuple[int, ...],
+          memory_mb: int, file_mb: int, extra_env: dict[str, str]) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env.update(extra_env)
+    env.update({TOKEN_VAR: token, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})
+    return subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, pass_fds=pass_fds, start_new_session=True,
+        preexec_fn=limiter(memory_mb, file_mb))
+
+
+def _carrying(token: str) -> list[int]:
+    needle = f"{TOKEN_VAR}={token}".encode()
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def end_everything(proc: subprocess.Popen, token: str) -> None:
+    """Kill the grading process, its group and every process that carries the run's token."""
+    for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    proc.wait()
+    for _ in range(3):
+        leftovers = _carrying(token)
+        if not leftovers:
+            return
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in leftovers:
+            try:
+                os.waitpid(pid, 0)  # ours to reap when we are their subreaper
+            except (ChildProcessError, OSError):
+                pass

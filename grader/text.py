@@ -1,0 +1,70 @@
+"""The terminal report: a line per check, details for what went wrong, a score line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from typing import TextIO
+
+from grader.report import Report
+
+MARKS = {"passed": ("✓", "v"), "failed": ("✗", "x"), "error": ("!", "!"), "skipped": ("-", "-")}
+COLOURS = {"passed": "32", "failed": "31", "error": "33", "skipped": "2", "dim": "2", "bold": "1"}
+
+
+class Style:
+    def __init__(self, stream: TextIO) -> None:
+        self.colour = stream.isatty() and not os.environ.get("NO_COLOR")
+        encoding = (getattr(stream, "encoding", None) or "ascii").lower()
+        self.unicode = encoding.startswith("utf")
+
+    def paint(self, text: str, what: str) -> str:
+        return f"\x1b[{COLOURS[what]}m{text}\x1b[0m" if self.colour else text
+
+    def mark(self, status: str) -> str:
+        symbol = MARKS[status][0 if self.unicode else 1]
+        return self.paint(symbol, status)
+
+
+def render(report: Report, stream: TextIO = sys.stdout) -> str:
+    style = Style(stream)
+    lines = [style.paint(f"docchat-grade · {report.drill} · {report.target}"
+                         if style.unicode else f"docchat-grade - {report.drill} - {report.target}",
+                         "bold"), ""]
+    if report.error:
+        lines += [style.paint("Could not grade this file:", "error"),
+                  *textwrap.wrap(report.error, 88, initial_indent="  ", subsequent_indent="  "), ""]
+    width = max((len(c.id) for c in report.checks), default=0)
+    for level in ("core", "stretch"):
+        checks = [c for c in report.checks if c.level == level]
+        if not checks or report.error:
+            continue
+        lines.append(style.paint(f"{level} checks", "bold"))
+        for c in checks:
+            tag = "" if c.status in ("passed", "failed") else style.paint(f"  ({c.status})", c.status)
+            lines.append(f"  {style.mark(c.status)} {c.id.ljust(width)}  {c.title}{tag}")
+            if c.status in ("failed", "error") or (c.status == "skipped" and c.message):
+                for line in c.message.splitlines():
+                    lines += textwrap.wrap(line, 100, initial_indent="      ", subsequent_indent="                ")
+                if c.hint and c.status != "skipped":
+                    lines += textwrap.wrap("hint:     " + c.hint, 100, initial_indent="      ",
+                                           subsequent_indent="                ")
+                lines.append("")
+        lines.append("")
+    lines.append(summary(report, style))
+    return "\n".join(lines) + "\n"
+
+
+def summary(report: Report, style: Style) -> str:
+    parts = []
+    for level in ("core", "stretch"):
+        checks = [c for c in report.checks if c.level == level]
+        if checks:
+            parts.append(f"{level} {sum(c.status == 'passed' for c in checks)}/{len(checks)}")
+    verdict = {"passed": "PASSED: every core check passes",
+               "failed": "not yet: some core checks fail",
+               "error": "ERROR: could not be graded"}[report.status]
+    sep = " · " if style.unicode else " - "
+    return sep.join([*parts, f"score {report.score}/{report.max_score}",
+                     style.paint(verdict, report.status if report.status != "error" else "error")])
