@@ -56,8 +56,6 @@ class Exchange:
     def status_code(self) -> int | None:
         return self.status
 
-    reason_phrase = ""
-
 
 class Disconnect:
     """Set it and the next `receive()` after the body tells the app the client has gone."""

@@ -1,14 +1,25 @@
-"""`docchat-grade`: grade a drill file and report, for a learner at a terminal or for CI."""
+"""`docchat-grade`: grade a drill file and report, for a learner at a terminal or for CI.
+
+`docchat-grade PATH` grades one file. A first word naming a subcommand hands the rest of
+the command line to that subcommand's module (each has its own `main(argv) -> int`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
 
-USAGE = "docchat-grade PATH [--drill NAME] [--format text|json]"
+USAGE = "docchat-grade PATH [--drill NAME] [--format FORMAT]"
+
+# subcommand -> module with `main(argv: list[str]) -> int`
+SUBCOMMANDS: dict[str, str] = {}
+
+# --format name -> module with `render(report) -> str`
+FORMATS: dict[str, str] = {"text": "grader.text", "json": "grader.report"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
                "graded; 2 usage error; 3 the grader itself broke.")
     p.add_argument("path", help="the drill file, e.g. drills/upload.py")
     p.add_argument("--drill", help="which drill the file is (default: from the file name)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
                    help="time limit for each check, in seconds (default 10)")
     p.add_argument("--memory-mb", type=int, default=1024, metavar="N",
@@ -27,16 +38,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-class UsageExit(Exception):
-    pass
-
-
 def main(argv: list[str] | None = None) -> int:
-    args_parser = parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     try:
-        args = args_parser.parse_args(argv)
+        args = parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else 0
+    return grade_command(args)
+
+
+def grade_command(args: argparse.Namespace) -> int:
     from grader.api import UsageError, grade_report
     from grader.runner import GraderBroke, Limits
 
@@ -49,9 +62,5 @@ def main(argv: list[str] | None = None) -> int:
     except GraderBroke as exc:
         print(f"docchat-grade: the grader itself broke: {exc}", file=sys.stderr)
         return EXIT_GRADER_BROKE
-    if args.format == "json":
-        print(report.to_json())
-    else:
-        from grader.text import render
-        sys.stdout.write(render(report))
+    sys.stdout.write(importlib.import_module(FORMATS[args.format]).render(report))
     return report.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any, NoReturn
 
 LIMIT = 400
@@ -47,10 +48,17 @@ def size(n: int) -> str:
 def describe(response: Any) -> str:
     """A response in one line: status, reason and a trimmed body."""
     status = response.status_code
-    reason = getattr(response, "reason_phrase", "") or ""
+    reason = getattr(response, "reason_phrase", "") or _reason(status)
     body = response.text if hasattr(response, "text") else str(response)
     shown = trim(body) if body else "(empty body)"
     return f"{status} {reason}".strip() + f", body {shown}"
+
+
+def _reason(status: int | None) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except (ValueError, TypeError):
+        return ""
 
 
 def json_body(response: Any, *, sent: str) -> Any:

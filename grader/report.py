@@ -66,3 +66,8 @@ class Report:
 def from_document(doc: dict) -> Report:
     return Report(drill=doc["drill"], target=doc["target"], error=doc["error"],
                   checks=[CheckResult(**c) for c in doc["checks"]])
+
+
+def render(report: Report) -> str:
+    """The `--format json` output."""
+    return report.to_json() + "\n"

@@ -27,7 +27,8 @@ class Style:
         return self.paint(symbol, status)
 
 
-def render(report: Report, stream: TextIO = sys.stdout) -> str:
+def render(report: Report, stream: TextIO | None = None) -> str:
+    stream = stream or sys.stdout
     style = Style(stream)
     lines = [style.paint(f"docchat-grade · {report.drill} · {report.target}"
                          if style.unicode else f"docchat-grade - {report.drill} - {report.target}",
