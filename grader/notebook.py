@@ -34,44 +34,42 @@ class GradeView:
     def passed(self) -> bool:
         return bool(self.report) and self.report.get("status") == "passed"
 
-    def _rows(self) -> list[tuple[str, str, str, str]]:
-        rows = []
-        for check in self.report.get("checks", []):
-            status = check.get("status", "")
-            feedback = check.get("message") or ""
-            if status in ("failed", "error") and check.get("hint"):
-                feedback = f"{feedback} Hint: {check['hint']}".strip()
-            rows.append((f"{_ICONS.get(status, '')} {status}", check.get("level", ""),
-                         check.get("title") or check.get("id", ""), feedback))
-        return rows
-
     def _headline(self) -> str:
         r = self.report
-        line = (f"{r.get('drill', '?')}: {r.get('status', '?')} "
-                f"({r.get('score', 0)}/{r.get('max_score', 0)})")
-        if r.get("error"):
-            line += f" - {r['error']}"
-        return line
+        line = f"{r.get('drill', '?')}: {r.get('status', '?')} (score {r.get('score', 0)}/{r.get('max_score', 0)})"
+        return f"{line}. {r['error']}" if r.get("error") else line
+
+    def _checks(self):
+        """(status with icon, level, title, message, hint) per check; hints only for failures."""
+        for check in self.report.get("checks", []):
+            status = check.get("status", "")
+            hint = check.get("hint") if status in ("failed", "error") else ""
+            yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""),
+                   check.get("title") or check.get("id", ""), check.get("message") or "", hint or "")
 
     def __repr__(self) -> str:
         if self.report is None:
             return self.note
         lines = [self._headline()]
-        lines += [f"  {s:<11} {lvl:<8} {title}" + (f"\n{'':22}{fb}" if fb else "")
-                  for s, lvl, title, fb in self._rows()]
+        for status, level, title, message, hint in self._checks():
+            lines.append(f"{status:<10} {level:<8} {title}")
+            lines += [f"{'':4}{line}" for line in message.splitlines()]
+            if hint:
+                lines.append(f"{'':4}Hint: {hint}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         if self.report is None:
             return f"<p>ℹ️ {html.escape(self.note)}</p>"
         esc = html.escape
-        body = "".join(
-            f"<tr><td>{esc(s)}</td><td>{esc(lvl)}</td><td>{esc(title)}</td>"
-            f"<td style='text-align:left'>{esc(fb)}</td></tr>"
-            for s, lvl, title, fb in self._rows())
+        rows = "".join(
+            f"<tr><td>{esc(status)}</td><td>{esc(level)}</td><td>{esc(title)}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
+            + (f"<br><i>Hint: {esc(hint)}</i>" if hint else "") + "</td></tr>"
+            for status, level, title, message, hint in self._checks())
         return (f"<p><b>{esc(self._headline())}</b></p>"
                 "<table><thead><tr><th>status</th><th>level</th><th>check</th>"
-                f"<th>feedback</th></tr></thead><tbody>{body}</tbody></table>")
+                f"<th>feedback</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def show_grade(path: str | Path, drill: str | None = None) -> GradeView:

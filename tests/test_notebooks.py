@@ -173,10 +173,10 @@ FAKE_REPORT = {
 def test_grade_view_renders_a_table():
     view = nbh.GradeView(report=FAKE_REPORT)
     page = view._repr_html_()
-    assert page.count("<tr>") == 3 and "upload: failed (1/2)" in page
+    assert page.count("<tr>") == 3 and "upload: failed (score 1/2)" in page
     assert "rejects &lt;non-PDF&gt; files" in page and "Hint: Check content_type." in page
     text = repr(view)
-    assert text.splitlines()[0] == "upload: failed (1/2)"
+    assert text.splitlines()[0] == "upload: failed (score 1/2)"
     assert "✅ passed" in text and "❌ failed" in text and "got 200, expected 415." in text
     assert not view.passed
 
