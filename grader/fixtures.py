@@ -1,7 +1,9 @@
 """Fixtures every check (built-in or an instructor's hidden one) can use.
 
 - `workdir`: a fresh scratch directory, the working directory for the whole check.
-- `load_learner(seams)`: a fresh import of the learner's module there, seams swapped.
+- `load_learner(seams, around_import=None)`: a fresh import of the learner's module there,
+  seams swapped; `around_import` (a context manager) is entered for the import alone, so a
+  drill can observe what importing the module does.
 - `serve(learner)`: a running app: a TestClient whose lifespan has started, which can also
   drive the app directly (`client.drive(...)`) for memory, byte counts and message timing.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -60,8 +62,10 @@ def workdir(request: pytest.FixtureRequest) -> Iterator[Path]:
 def load_learner(request: pytest.FixtureRequest, workdir: Path) -> Callable[..., Learner]:
     target = session_of(request.config).target
 
-    def load_with(seams: dict[str, Any] | None = None) -> Learner:
-        module = load(target)
+    def load_with(seams: dict[str, Any] | None = None, *,
+                  around_import: AbstractContextManager | None = None) -> Learner:
+        with around_import or nullcontext():
+            module = load(target)
         check_app(module, target)
         learner = Learner(target, module)
         request.node.stash[LEARNER] = learner
