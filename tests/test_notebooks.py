@@ -102,10 +102,12 @@ def test_runs_top_to_bottom_offline(path, tmp_path):
     nb = read(path)
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    before = sorted(NOTEBOOK_DIR.iterdir())
     start = time.perf_counter()
     with _patched_env(env):
         client.execute()
     elapsed = time.perf_counter() - start
+    assert sorted(NOTEBOOK_DIR.iterdir()) == before, "a lesson left files next to the notebooks"
     assert elapsed < NOTEBOOK_BUDGET_S, f"{path.name} took {elapsed:.0f}s"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
