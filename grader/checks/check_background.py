@@ -1,0 +1,214 @@
+"""Checks for drill 5, background jobs (DRILLS.md).
+
+Every request has a time limit (grader/drills/background.py), so an app that blocks its own
+event loop fails with the likely cause instead of hanging the run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from uuid import uuid4
+
+import pytest
+
+from grader.drills.background import EMAIL, FINAL, SETTLE_LIMIT, job_id_of, pdf, sent_upload
+from grader.expect import describe, fail, json_body, trim
+
+check = pytest.mark.check
+JOB_SHAPE = '{"job_id": "<non-empty string>", "status": "queued"}'
+STUCK = {
+    "queued": "nothing took the job off the queue: is a worker started in the lifespan, and "
+              "does it wait on the queue the route puts jobs on?",
+    "processing": "the worker ran ingest but never recorded how it ended",
+}
+
+
+def uploaded(jobs, data: bytes, filename: str = "report.pdf") -> str:
+    """Upload a file and return its job id."""
+    return job_id_of(jobs.upload(data, filename), sent=sent_upload(data, filename))
+
+
+def status_of(job: dict) -> str:
+    return trim(repr(job.get("status")), 60)
+
+
+@check("background.accepts_202")
+def check_accepts_202(background):
+    data = pdf()
+    sent = sent_upload(data, "report.pdf")
+    with background.running() as jobs:
+        response = jobs.upload(data)
+    body = json_body(response, sent=sent)
+    ok = (response.status_code == 202 and isinstance(body, dict) and body.get("status") == "queued"
+          and isinstance(body.get("job_id"), str) and body["job_id"])
+    if not ok:
+        fail(sent=sent, got=describe(response), expected=f"202 Accepted with JSON {JOB_SHAPE}")
+
+
+@check("background.off_request")
+def check_off_request(background):
+    with background.running() as jobs:
+        background.ingest.hold()
+        first = uploaded(jobs, pdf(tag="first"), "first.pdf")
+        background.ingest.wait_for(1)  # the worker has taken it, if it ever does
+        uploaded(jobs, pdf(tag="second"), "second.pdf")
+        job = jobs.job(first)
+    if job.get("status") not in ("queued", "processing"):
+        fail(sent=f"two uploads, then GET /jobs/{first} while ingest of the first still runs",
+             got=f"status {status_of(job)}",
+             expected='"queued" or "processing": ingest has not returned yet',
+             note="set the status from what the worker has actually done")
+
+
+@check("background.completes")
+def check_completes(background):
+    with background.running() as jobs:
+        job_id = uploaded(jobs, pdf())
+        job = jobs.settle([job_id])[job_id]
+    status = job.get("status")
+    if status != "done":
+        fail(sent=f"an upload, then GET /jobs/{job_id} for {SETTLE_LIMIT:g} s; ingest returned at once",
+             got=f"status {status_of(job)}" + (f", error {trim(repr(job.get('error')), 200)}"
+                                               if status == "failed" else ""),
+             expected='"done"', note=STUCK.get(status, ""))
+
+
+@check("background.ingest_args")
+def check_ingest_args(background):
+    data = pdf(48 * 1024, tag="ingest-args")
+    sent = sent_upload(data, "report.pdf")
+    with background.running() as jobs:
+        job_id = uploaded(jobs, data)
+        background.ingest.wait_for(1)
+        jobs.settle([job_id])  # a second call, if any, comes before the job is finished
+    calls = background.ingest.calls
+    if len(calls) != 1:
+        fail(sent=sent, got=f"ingest called {len(calls)} times", expected="ingest called exactly once")
+    call = calls[0]
+    if call.job_id != job_id:
+        fail(sent=sent, got=f"ingest(job_id={trim(repr(call.job_id), 80)}, ...) but the response "
+             f"said job_id={job_id!r}", expected="the same job id in both")
+    if background.upload_dir not in call.path.parents or call.data != data:
+        found = "no file there" if call.data is None else (
+            "the uploaded bytes" if call.data == data else f"a different file ({len(call.data)} bytes)")
+        fail(sent=sent, got=f"ingest(..., path={trim(str(call.path), 160)!r}): {found}",
+             expected=f"the path of the saved upload under UPLOAD_DIR ({background.upload_dir})")
+
+
+@check("background.failure_reported")
+def check_failure_reported(background):
+    background.ingest.fail_always = True
+    with background.running() as jobs:
+        job_id = uploaded(jobs, pdf())
+        job = jobs.settle([job_id])[job_id]
+    status, error = job.get("status"), job.get("error")
+    sent = f"an upload whose ingest raises IngestFailed, then GET /jobs/{job_id} for {SETTLE_LIMIT:g} s"
+    if status != "failed":
+        notes = {"done": "the exception was swallowed: the job must say it failed",
+                 "processing": "the worker may have died with the exception: catch it and record "
+                               "the failure on the job"}
+        fail(sent=sent, got=f"status {status_of(job)}", expected='"failed" with a non-empty "error"',
+             note=notes.get(status, STUCK.get(status, "")))
+    if not isinstance(error, str) or not error.strip():
+        fail(sent=sent, got=f'status "failed", error {trim(repr(error), 80)}',
+             expected='a non-empty "error" string saying what went wrong')
+
+
+@check("background.unknown_job_404")
+def check_unknown_job_404(background):
+    unknown = str(uuid4())
+    with background.running() as jobs:
+        job_id = uploaded(jobs, pdf())
+        jobs.job(job_id, note="checked first, so that a 404 for an unknown id means something")
+        response = jobs.get(unknown)
+    if response.status_code != 404:
+        fail(sent=f"GET /jobs/{unknown} (no such job)", got=describe(response), expected="404 Not Found")
+
+
+@check("background.confirmation_after_response")
+def check_confirmation_after_response(background):
+    data = pdf()
+    sent = sent_upload(data, "Handbook.pdf")
+    with background.running() as jobs:
+        jobs.upload(data, "Handbook.pdf")
+        calls = background.confirmation.wait_for(1)
+    if len(calls) != 1:
+        fail(sent=sent, got=f"send_confirmation called {len(calls)} times",
+             expected="send_confirmation called exactly once")
+    if calls[0] != (EMAIL, "Handbook.pdf"):
+        email, filename = calls[0]
+        fail(sent=sent, got=f"send_confirmation({trim(repr(email), 80)}, {trim(repr(filename), 80)})",
+             expected=f"send_confirmation({EMAIL!r}, 'Handbook.pdf'): the form's email and the "
+                      "uploaded file's name")
+    answered = background.timeline.index("http.response.body.final")
+    confirmed = background.timeline.index("send_confirmation")
+    if answered is None or confirmed < answered:
+        fail(sent=sent, got="send_confirmation ran before the response was sent, so the client "
+             "waited for it", expected="send_confirmation to run after the response has been sent")
+
+
+@check("background.retries")
+def check_retries(background):
+    background.ingest.fail_first = True
+    with background.running() as jobs:
+        job_id = uploaded(jobs, pdf())
+        job = jobs.settle([job_id])[job_id]
+    runs = len(background.ingest.calls_for(job_id))
+    sent = f"an upload whose first ingest raises and second succeeds, then GET /jobs/{job_id}"
+    if job.get("status") != "done" or runs != 2:
+        fail(sent=sent, got=f"status {status_of(job)} after ingest ran {runs} time(s)",
+             expected='"done", after ingest ran twice',
+             note="count the attempts on the job and put it back on the queue while attempts remain")
+    if job.get("attempts") != 2:
+        fail(sent=sent, got=f'status "done", attempts {trim(repr(job.get("attempts")), 60)}',
+             expected='"attempts": 2 in the job (the first try and one retry)')
+
+
+@check("background.many_jobs")
+def check_many_jobs(background):
+    n = 20
+    sent = f"{n} uploads in quick succession, then GET /jobs/{{id}} for each"
+    with background.running() as jobs:
+        ids = [uploaded(jobs, pdf(4096, tag=f"doc {i}"), f"doc-{i:02}.pdf") for i in range(n)]
+        seen = jobs.settle(ids)
+    if len(set(ids)) != n:
+        fail(sent=sent, got=f"{len(set(ids))} different job ids", expected=f"{n} different job ids")
+    unfinished = Counter(job.get("status") for job in seen.values() if job.get("status") != "done")
+    if unfinished:
+        fail(sent=sent, got=f"after {SETTLE_LIMIT:g} s, not done: "
+             + ", ".join(f"{count} {status!r}" for status, count in unfinished.items()),
+             expected=f"all {n} jobs done", note=STUCK.get(unfinished.most_common(1)[0][0], ""))
+    runs = Counter(c.job_id for c in background.ingest.calls)
+    twice = [j for j in ids if runs[j] > 1]
+    never = [j for j in ids if runs[j] == 0]
+    if twice or never:
+        fail(sent=sent, got=f"{len(twice)} job(s) ingested more than once, {len(never)} never "
+             "ingested but reported done", expected="ingest run exactly once per job",
+             note="one queue, and one place that takes jobs off it")
+
+
+@check("background.survives_restart")
+def check_survives_restart(background):
+    background.ingest.hold()
+    with background.running(hold_through_shutdown=True) as jobs:
+        first = uploaded(jobs, pdf(tag="first"), "first.pdf")
+        background.ingest.wait_for(1)
+        second = uploaded(jobs, pdf(tag="second"), "second.pdf")
+        before = {j: jobs.job(j).get("status") for j in (first, second)}
+    # The app stopped with `first` in ingest and `second` waiting; now it starts again.
+    with background.running() as jobs:
+        after = jobs.settle([first, second], note="the job was recorded before the app restarted: "
+                            "keep the job table somewhere that outlives the app (a file, SQLite)")
+    sent = ("two uploads, ingest held so that the app shuts down before they finish "
+            f"(statuses then: {before[first]!r}, {before[second]!r}); the app started again in "
+            "the same directory; then GET /jobs/{id} for each")
+    for job_id, what in ((second, "the job still queued"), (first, "the job cut off mid-ingest")):
+        job = after[job_id]
+        if job.get("status") not in FINAL:
+            fail(sent=sent, got=f"{what} ({job_id}) is still {status_of(job)} after the restart",
+                 expected='both jobs "done"',
+                 note="on startup, put unfinished jobs (queued, or processing when the app "
+                      "stopped) back on the queue")
+        if job.get("status") != "done":
+            fail(sent=sent, got=f"{what} ({job_id}) ended {status_of(job)}: "
+                 f"{trim(repr(job.get('error')), 160)}", expected='both jobs "done"')

@@ -1,0 +1,52 @@
+"""Time limits a check enforces itself, from outside the app's event loop.
+
+A TestClient call (or `client.drive`) blocks the check's thread until the app's event loop
+answers, so an app that blocks its own loop (slow synchronous work inside `async def`) would
+hang the check until the parent's per-check limit kills the run. `within` makes the call on
+a helper thread and stops waiting at a deadline: the check fails with a message instead.
+The abandoned call finishes by itself once the app's loop is free again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+from grader.expect import CheckFailed
+
+T = TypeVar("T")
+
+BLOCKED_LOOP = ("the app's event loop seems blocked: slow synchronous work called directly "
+                "inside an `async def` stops the app from answering anyone until it returns")
+
+
+class NoAnswer(CheckFailed):
+    """The app did not answer in time. A check may catch it to say more about why."""
+
+    def __init__(self, sent: str, seconds: float, note: str = BLOCKED_LOOP) -> None:
+        super().__init__(sent=sent, got=f"no answer within {seconds:g} s",
+                         expected=f"an answer within {seconds:g} s", note=note)
+        self.seconds = seconds
+
+
+def within(seconds: float, call: Callable[[], T], *, sent: str) -> T:
+    """`call()`'s result, or `NoAnswer` if it takes longer than `seconds`.
+
+    Whatever `call` raises (the learner's exceptions included) is raised here unchanged.
+    """
+    outcome: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(call())
+        except BaseException as exc:  # handed to the check's thread, which re-raises it
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, name="docchat-deadline", daemon=True).start()
+    done = threading.Event()
+    outcome.add_done_callback(lambda _: done.set())
+    if not done.wait(seconds):
+        raise NoAnswer(sent, seconds)
+    return outcome.result()
