@@ -13,10 +13,11 @@ from pathlib import Path
 
 from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
 
-USAGE = "docchat-grade PATH [--drill NAME] [--format FORMAT]"
+USAGE = ("docchat-grade [PATH] [--watch] [--drill NAME] [--format FORMAT] | docchat-grade --list | "
+         "docchat-grade hint CHECK_ID")
 
 # subcommand -> module with `main(argv: list[str]) -> int`
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {"hint": "grader.hints"}
 
 # --format name -> module with `render(report) -> str`
 FORMATS: dict[str, str] = {"text": "grader.text", "json": "grader.report"}
@@ -28,7 +29,11 @@ def parser() -> argparse.ArgumentParser:
         description="Grade a DocChat drill file: every check, what works, what does not, and a hint.",
         epilog="Exit codes: 0 every core check passed; 1 a check failed or the file could not be "
                "graded; 2 usage error; 3 the grader itself broke.")
-    p.add_argument("path", help="the drill file, e.g. drills/upload.py")
+    p.add_argument("path", nargs="?", help="the drill file, e.g. drills/upload.py; with none, every "
+                   "drill's progress in the workbook")
+    p.add_argument("--watch", action="store_true", help="re-grade PATH every time it is saved")
+    p.add_argument("--list", action="store_true", help="list the drills and their checks, with levels")
+    p.add_argument("--workbook", metavar="DIR", help="the workbook (default: found from the current folder)")
     p.add_argument("--drill", help="which drill the file is (default: from the file name)")
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
@@ -46,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else 0
+    if args.list:
+        from grader.listing import list_command
+        return list_command(args)
+    if args.path is None:
+        from grader.progress import progress_command
+        return progress_command(args)
+    if args.watch:
+        from grader.watch import watch_command
+        return watch_command(args)
     return grade_command(args)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from pathlib import Path
 from typing import TextIO
 
+from grader import manifest
 from grader.report import Report
 
 MARKS = {"passed": ("✓", "v"), "failed": ("✗", "x"), "error": ("!", "!"), "skipped": ("-", "-")}
@@ -54,7 +56,22 @@ def render(report: Report, stream: TextIO | None = None) -> str:
                 lines.append("")
         lines.append("")
     lines.append(summary(report, style))
+    if report.status == "passed":
+        lines.append(celebration(report, style))
     return "\n".join(lines) + "\n"
+
+
+def celebration(report: Report, style: Style) -> str:
+    """A drill's core is done: say so, and name the next drill in course order."""
+    names = manifest.load().names
+    later = names[names.index(report.drill) + 1:] if report.drill in names else []
+    cheer = f"{'★' if style.unicode else '*'} {report.drill} done: every core check passes!"
+    if not later:
+        return style.paint(cheer, "passed") + " That was the last drill: docchat-grade with no file shows them all."
+    nxt = manifest.load().drill(later[0])
+    target = Path(report.target)
+    file = target.with_name(f"{nxt.name}.py") if target.parent.name in ("drills", "") else f"drills/{nxt.name}.py"
+    return style.paint(cheer, "passed") + f" Next drill: {nxt.name} ({nxt.lesson}), docchat-grade {file}"
 
 
 def summary(report: Report, style: Style) -> str:

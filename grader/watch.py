@@ -1,0 +1,142 @@
+"""`docchat-grade --watch PATH`: re-grade on every save and show what changed since the last run.
+
+File events come from `watchfiles` (inotify, FSEvents, ...), watching the file's folder so
+editors that save by writing a new file and renaming it are seen too; where it cannot watch,
+the file's size and modification time are polled instead. Ctrl-C stops the loop, and a run in
+progress ends with its grading process and everything the learner's code started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator, TextIO
+
+from grader import text
+from grader.api import UsageError
+from grader.report import EXIT_PASSED, EXIT_USAGE, Report
+
+CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
+POLL_S = 0.3
+ENDED = object()
+
+
+def changes(path: Path, stop: threading.Event, polling: bool = False) -> Iterator[None]:
+    """Yield once for each save (a debounced batch of events) of `path`, until `stop` is set."""
+    target = path.resolve()
+    if not polling:
+        try:
+            import watchfiles
+
+            for _ in watchfiles.watch(target.parent, watch_filter=lambda _change, p: Path(p) == target,
+                                      stop_event=stop, recursive=False, rust_timeout=1000):
+                yield
+            return
+        except (ImportError, OSError):
+            pass  # no native watching here (a missing wheel, an inotify limit): poll instead
+    yield from poll(target, stop)
+
+
+def poll(path: Path, stop: threading.Event, every_s: float = POLL_S) -> Iterator[None]:
+    def stamp() -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    last = stamp()
+    while not stop.wait(every_s):
+        now = stamp()
+        if now != last:
+            last = now
+            yield
+
+
+def difference(before: Report | None, now: Report) -> tuple[list[str], list[str]]:
+    """(newly passing, newly failing) check ids between two graded runs."""
+    if before is None or before.error or now.error:
+        return [], []
+    was = {c.id: c.status for c in before.checks}
+    up = [c.id for c in now.checks if c.status == "passed" and was.get(c.id) != "passed"]
+    down = [c.id for c in now.checks if c.status in ("failed", "error") and was.get(c.id) == "passed"]
+    return up, down
+
+
+def since(before: Report | None, now: Report, style: text.Style) -> list[str]:
+    if before is None or now.error:
+        return []
+    up, down = difference(before, now)
+    lines = [f"{style.mark('passed')} newly passing: {', '.join(up)}"] if up else []
+    lines += [f"{style.mark('failed')} newly failing: {', '.join(down)}"] if down else []
+    return ["since the last graded run:", *("  " + line for line in lines)] if lines else \
+        ["since the last graded run: no check changed"]
+
+
+def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.Event,
+          polling: bool = False, clear: bool | None = None) -> None:
+    """Grade `path` now and after every save, until `stop` is set (or Ctrl-C)."""
+    style = text.Style(out)
+    clear = out.isatty() if clear is None else clear
+    events = changes(path, stop, polling)
+    last: Report | None = None  # the last run that could be graded: what changes are shown against
+    run = 0
+    while not stop.is_set():
+        run += 1
+        graded = _content(path)
+        if clear and run > 1:
+            out.write(style.paint("\nchange seen: grading...\n", "dim"))
+            out.flush()
+        try:
+            report, problem = grade(), None
+        except UsageError as exc:  # e.g. the file is gone for a moment, mid-save
+            report, problem = None, str(exc)
+        except Exception as exc:  # the grader broke: say so, and keep watching for the next save
+            report, problem = None, f"the grader itself broke: {exc}"
+        screen = [CLEAR] if clear else []
+        if report is None:
+            screen.append(f"docchat-grade: {problem}\n")
+        else:
+            screen += [text.render(report, out), *(line + "\n" for line in since(last, report, style))]
+            last = report if not report.error else last
+        dot = " · " if style.unicode else " - "
+        screen.append(style.paint(f"run {run} at {time.strftime('%H:%M:%S')}{dot}watching {path}: "
+                                  "save to re-grade, Ctrl-C to stop", "dim") + "\n")
+        out.write("".join(screen))
+        out.flush()
+        if run == 1 and _content(path) != graded:
+            continue  # saved while the first run graded, before the watcher started
+        if next(events, ENDED) is ENDED:
+            return
+
+
+def _content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def watch_command(args: argparse.Namespace) -> int:
+    from grader.api import grade_report, resolve_drill
+    from grader.runner import Limits
+
+    path = Path(args.path)
+    try:
+        if args.format != "text":
+            raise UsageError("--watch shows the text report; --format is for single runs")
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+        drill = resolve_drill(path, args.drill)
+    except UsageError as exc:
+        print(f"docchat-grade: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    limits = Limits(check_s=args.timeout, memory_mb=args.memory_mb)
+    try:
+        watch(path, lambda: grade_report(path, drill, limits=limits), sys.stdout, threading.Event())
+    except KeyboardInterrupt:
+        print("\nstopped watching.")
+    return EXIT_PASSED

@@ -1,0 +1,35 @@
+"""Throwaway learner workbooks for the learner-loop tests: a folder with drills/ and pyproject.toml."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from tests.conftest import DRILLS, SOLUTIONS
+
+
+def make_workbook(root: Path, **drills: str) -> Path:
+    """A workbook at `root` whose drills/ holds `drills` (name -> source)."""
+    (root / "drills").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "my-docchat-workbook"\n')
+    for name, source in drills.items():
+        (root / "drills" / f"{name}.py").write_text(source)
+    return root
+
+
+def skeleton(drill: str = "upload") -> str:
+    return (DRILLS / f"{drill}.py").read_text()
+
+
+def solution(drill: str = "upload") -> str:
+    return (SOLUTIONS / f"{drill}.py").read_text()
+
+
+def wait_for(ready: Callable[[], bool], timeout: float = 20.0, what: str = "the condition") -> None:
+    """Poll `ready` until it holds; fail the test (never hang) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
