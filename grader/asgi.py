@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ class Exchange:
     sent: list[tuple[float, dict]] = field(default_factory=list)
     bytes_pulled: int = 0
     peak_memory: int | None = None
+    cut_off: bool = False  # the driver hung up after `max_pull` bytes
 
     @property
     def text(self) -> str:
@@ -70,8 +71,12 @@ class Disconnect:
 async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
                 headers: dict[str, str] | None = None, trace_memory: bool = False,
                 timeline: Timeline | None = None, disconnect: Disconnect | None = None,
-                query: str = "", state: dict | None = None) -> Exchange:
-    """Send one HTTP request straight into `app` and return what came back."""
+                query: str = "", state: dict | None = None, max_pull: int | None = None,
+                on_body: Callable[[bytes], None] | None = None) -> Exchange:
+    """Send one HTTP request straight into `app` and return what came back.
+
+    `on_body` sees each response body chunk the moment the app sends it (to watch a stream).
+    """
     exchange = Exchange(method, path)
     pieces: Iterator[bytes] = iter(body)
     pending: bytes | None = next(pieces, None)
@@ -79,6 +84,10 @@ async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
 
     async def receive() -> dict:
         nonlocal pending
+        if max_pull is not None and exchange.bytes_pulled >= max_pull and pending is not None:
+            exchange.cut_off = True  # enough seen: hang up rather than feed the rest
+            pending = None
+            gone.set()
         if pending is not None:
             chunk, pending = pending, next(pieces, None)
             exchange.bytes_pulled += len(chunk)
@@ -98,6 +107,8 @@ async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
             exchange.headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                                 for k, v in message.get("headers", [])}
         elif kind == "http.response.body":
+            if on_body is not None:
+                on_body(message.get("body", b""))
             if len(exchange.body) < BODY_KEEP:
                 exchange.body += message.get("body", b"")
             if not message.get("more_body"):

@@ -67,3 +67,59 @@ def json_body(response: Any, *, sent: str) -> Any:
         return json.loads(response.text if hasattr(response, "text") else response.body)
     except ValueError:
         fail(sent=sent, got=describe(response), expected="a JSON body")
+
+
+def compact(value: Any) -> str:
+    """JSON on one line, as a learner would write it: {"error": "x", "id": "y"}."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def side_by_side(expected: Any, got: Any, width: int = 30) -> str:
+    """Expected and actual JSON in two columns, a row per top-level key, differences marked.
+
+    Anything but two objects is shown as two aligned lines instead.
+    """
+    if not (isinstance(expected, dict) and isinstance(got, dict)):
+        return f"expected  {trim(compact(expected))}\ngot       {trim(compact(got))}"
+    keys = [*expected, *(k for k in got if k not in expected)]
+    rows = [("", "expected", "got", "")]
+    for key in keys:
+        want = trim(compact(expected[key]), width) if key in expected else "(no such key)"
+        have = trim(compact(got[key]), width) if key in got else "(missing)"
+        same = key in expected and key in got and expected[key] == got[key]
+        rows.append((compact(key), want, have, "" if same else "<- differs"))
+    key_w = max(len(r[0]) for r in rows)
+    want_w = max(len(r[1]) for r in rows)
+    have_w = max(len(r[2]) for r in rows)
+    return "\n".join(f"{k.ljust(key_w)}  {w.ljust(want_w)}  {h.ljust(have_w)}  {m}".rstrip()
+                     for k, w, h, m in rows)
+
+
+def fail_json(*, sent: str, response: Any, status: int, body: Any, note: str = "",
+              shape: str = "") -> NoReturn:
+    """Fail showing the expected status and JSON body beside what came back.
+
+    `shape` describes the expected body in words when `body` alone would mislead (a template).
+    """
+    got = json_or_text(response)
+    same_status = response.status_code == status
+    reason = getattr(response, "reason_phrase", "") if same_status else ""
+    table = "\n".join(" " * 10 + line for line in side_by_side(body, got).splitlines())
+    fail(sent=sent, got=describe(response),
+         expected=f"{status} {reason or _reason(status)}".strip()
+         + f", body {shape or 'exactly ' + trim(compact(body))}",
+         note=(note + "\n" + " " * 10 if note else "") + "side by side:\n" + table)
+
+
+def expect_json(response: Any, *, sent: str, status: int, body: Any, note: str = "") -> None:
+    """Pass when the response has exactly this status and JSON body; else `fail_json`."""
+    if response.status_code != status or json_or_text(response) != body:
+        fail_json(sent=sent, response=response, status=status, body=body, note=note)
+
+
+def json_or_text(response: Any) -> Any:
+    """The response's JSON, or its text when the body is not JSON."""
+    try:
+        return json.loads(response.text)
+    except ValueError:
+        return response.text

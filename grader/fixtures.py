@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-import itertools
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
@@ -24,9 +24,6 @@ from fastapi.testclient import TestClient
 from grader.asgi import Exchange, drive
 from grader.learner import Learner, LearnerApp, check_app, load, swap_seams
 from grader.session import LEARNER, session_of
-
-_dirs = itertools.count()
-
 
 class GraderClient(TestClient):
     """A TestClient that tells the grader what it is sending (for time-limit messages)."""
@@ -48,8 +45,8 @@ class GraderClient(TestClient):
 @pytest.fixture
 def workdir(request: pytest.FixtureRequest) -> Iterator[Path]:
     session = session_of(request.config)
-    path = session.scratch / f"check-{next(_dirs)}"
-    path.mkdir(parents=True)
+    # unique across the restarts of a run, which share the scratch directory
+    path = Path(tempfile.mkdtemp(prefix=f"{request.node.name}-", dir=session.scratch))
     before = os.getcwd()
     os.chdir(path)
     try:

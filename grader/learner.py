@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ def explain(exc: BaseException, path: Path) -> str:
     if isinstance(exc, SystemExit):
         what = f"called sys.exit({exc.code!r})" if exc.code is not None else "called sys.exit()"
     elif isinstance(exc, MemoryError):
-        what = "ran out of memory (MemoryError): it used more than the grader allows"
+        cap = os.environ.get("DOCCHAT_MEMORY_MB")
+        what = (f"used more than {cap} MiB of memory (MemoryError)" if cap
+                else "ran out of memory (MemoryError)")
     elif isinstance(exc, KeyboardInterrupt):
         what = "raised KeyboardInterrupt"
     else:

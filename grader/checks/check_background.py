@@ -167,24 +167,30 @@ def check_retries(background):
 @check("background.many_jobs")
 def check_many_jobs(background):
     n = 20
-    sent = f"{n} uploads in quick succession, then GET /jobs/{{id}} for each"
+    sent = f"{n} different files, all named report.pdf, uploaded in quick succession"
     with background.running() as jobs:
-        ids = [uploaded(jobs, pdf(4096, tag=f"doc {i}"), f"doc-{i:02}.pdf") for i in range(n)]
-        seen = jobs.settle(ids)
-    if len(set(ids)) != n:
-        fail(sent=sent, got=f"{len(set(ids))} different job ids", expected=f"{n} different job ids")
+        uploads = {uploaded(jobs, data): data for data in (pdf(4096, tag=f"upload {i}") for i in range(n))}
+        seen = jobs.settle(uploads)
+    if len(uploads) != n:
+        fail(sent=sent, got=f"{len(uploads)} different job ids", expected=f"{n} different job ids")
     unfinished = Counter(job.get("status") for job in seen.values() if job.get("status") != "done")
     if unfinished:
         fail(sent=sent, got=f"after {SETTLE_LIMIT:g} s, not done: "
              + ", ".join(f"{count} {status!r}" for status, count in unfinished.items()),
              expected=f"all {n} jobs done", note=STUCK.get(unfinished.most_common(1)[0][0], ""))
-    runs = Counter(c.job_id for c in background.ingest.calls)
-    twice = [j for j in ids if runs[j] > 1]
-    never = [j for j in ids if runs[j] == 0]
+    runs = {job_id: background.ingest.calls_for(job_id) for job_id in uploads}
+    twice = sum(len(calls) > 1 for calls in runs.values())
+    never = sum(not calls for calls in runs.values())
     if twice or never:
-        fail(sent=sent, got=f"{len(twice)} job(s) ingested more than once, {len(never)} never "
-             "ingested but reported done", expected="ingest run exactly once per job",
+        fail(sent=sent, got=f"{twice} job(s) ingested more than once, {never} never ingested "
+             "but reported done", expected="ingest run exactly once per job",
              note="one queue, and one place that takes jobs off it")
+    mixed = sum(calls[0].data != uploads[job_id] for job_id, calls in runs.items())
+    if mixed:
+        fail(sent=sent, got=f"for {mixed} job(s), ingest found another upload's bytes (or none) at "
+             "the path it was given: those uploads were lost",
+             expected="each job's own file, untouched by later uploads",
+             note="the client's filename is not unique; name the saved file yourself")
 
 
 @check("background.survives_restart")

@@ -4,6 +4,7 @@ and when they close. The grader's factories count every call; its pool counts ev
 from __future__ import annotations
 
 import inspect
+import json
 from contextlib import ExitStack
 from typing import Any
 
@@ -113,15 +114,15 @@ def check_routes_use_resources(lifespan, serve):
 def expected_documents(pools: list[FakePool]) -> str:
     if not pools:
         return "the documents of the pool open_db_pool() returned (open_db_pool() was never called)"
-    return f"the pool's documents, as fetch_documents() returned them: {pools[0].documents}"
+    return f"the pool's documents, as fetch_documents() returned them: {json.dumps(pools[0].documents)}"
 
 
 def expected_dimensions(embedders: list[FakeEmbedder]) -> str:
     if not embedders:
         return ('{"dimensions": <len of the vector>} from the embedding client '
                 "(load_embedding_client() was never called)")
-    return (f'{{"dimensions": {embedders[0].dimensions}}}: the length of the vector that the '
-            "client load_embedding_client() returned makes for the text")
+    return (f'{{"dimensions": {embedders[0].dimensions}}}, the length of embed(text) on the client '
+            "load_embedding_client() returned")
 
 
 @check("lifespan.closes_on_shutdown")
@@ -158,11 +159,13 @@ def check_no_on_event(lifespan):
     handlers = [f"{kind} handler {getattr(h, '__name__', repr(h))}()"
                 for kind, found in (("startup", router.on_startup), ("shutdown", router.on_shutdown))
                 for h in found]
+    has_lifespan = not isinstance(router.lifespan_context, _DefaultLifespan)
     if handlers:
-        fail(sent=sent, got=", ".join(handlers) + " (from @app.on_event, on_startup= or on_shutdown=)",
-             expected="no on_event / on_startup / on_shutdown handlers: beside a lifespan FastAPI "
-                      "silently skips them. Put startup and shutdown in the lifespan")
-    if isinstance(router.lifespan_context, _DefaultLifespan):
+        fail(sent=sent, got=", ".join(handlers) + " (from @app.on_event, on_startup= or on_shutdown=)"
+             + (", beside a lifespan: FastAPI silently skips them" if has_lifespan else ""),
+             expected="no on_event / on_startup / on_shutdown handlers (deprecated, and skipped once "
+                      "the app has a lifespan): put startup and shutdown in the lifespan")
+    if not has_lifespan:
         fail(sent=sent, got="an app created without lifespan=",
              expected="FastAPI(lifespan=...): one function for startup and shutdown")
 
@@ -183,7 +186,7 @@ def check_depends_alias(lifespan, serve):
         lifespan.app.dependency_overrides.pop(get_db, None)
     if json_body(response, sent=sent) != stand_in.documents:
         bypassed = response.json() in [p.documents for p in lifespan.factories.pools]
-        fail(sent=sent, got=describe(response), expected=f"the override's documents: {stand_in.documents}",
+        fail(sent=sent, got=describe(response), expected=f"the override's documents: {json.dumps(stand_in.documents)}",
              note=("the route reached the pool without asking get_db: take it as a parameter, "
                    "`db: Annotated[..., Depends(get_db)]`") if bypassed else "")
 
@@ -237,5 +240,5 @@ def check_restartable(lifespan, serve):
             if json_body(response, sent=sent) not in [answer(r) for r in fresh]:
                 fail(sent=sent, got=f"GET {route}: {describe(response)}" + (
                      "" if fresh else f"; nothing was opened during the {run} startup"),
-                     expected=f"GET {route} answered from a resource made at this start, "
-                              "not one kept from an earlier run")
+                     expected=f"GET {route} answered from what this startup opened"
+                              + (", not from what the first run opened" if run == "second" else ""))

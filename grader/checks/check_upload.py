@@ -161,15 +161,17 @@ def check_accepts_exact_limit(upload, serve):
 
 @check("upload.streams_to_disk")
 def check_streams_to_disk(upload, serve):
-    n, limit = 20 * MiB, 8 * MiB
+    # Just under MAX_BYTES, so that a limit bug is not also reported here.
+    n, limit = upload.max_bytes - MiB, 8 * MiB
     body = pdf_upload(n)
     sent = sent_file(n, "big.pdf") + ", in 64 KiB pieces"
     with serve(upload.learner) as client:
+        before = upload.saved_files()
         response = drive_upload(client, body, trace_memory=True)
-    if response.bytes_pulled < len(body):
-        fail(sent=sent, got=f"{describe(response)} after reading only "
-             f"{size(response.bytes_pulled)} of the body",
-             expected="the upload to be read, so that memory use can be measured")
+    saved = [p for p in upload.saved_files() - before if p.stat().st_size == n]
+    if not saved:
+        fail(sent=sent, got=f"{describe(response)}; no {size(n)} file saved under UPLOAD_DIR",
+             expected="the file streamed to disk, so that memory use can be measured")
     if response.peak_memory >= limit:
         fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it",
              expected=f"under {size(limit)}: read and write the file in chunks")
@@ -223,7 +225,11 @@ def check_rejects_early(upload, serve):
     allowed = upload.max_bytes + MiB
     sent = sent_file(n, "huge.pdf") + f" with Content-Length {len(pdf_upload(n))}"
     with serve(upload.learner) as client:
-        response = drive_upload(client, pdf_upload(n, filename="huge.pdf"))
+        response = drive_upload(client, pdf_upload(n, filename="huge.pdf"), max_pull=allowed + 1)
+    if response.cut_off:
+        fail(sent=sent, got=f"no answer after the app had read {size(response.bytes_pulled)} of the "
+             "body (the grader hung up there)",
+             expected=f"413 after reading at most {size(allowed)} (MAX_BYTES + 1 MiB)")
     if response.status_code != 413:
         fail(sent=sent, got=describe(response), expected="413 Content Too Large")
     if response.bytes_pulled > allowed:

@@ -122,7 +122,9 @@ class FakeConfirmation:
 
 
 def pdf(n: int = 16 * 1024, tag: str = "") -> bytes:
-    return b"%PDF-1.7\n% " + tag.encode() + b"\n" + bytes(range(256)) * (n // 256)
+    """A PDF-looking file of exactly `n` bytes; different tags give different bytes."""
+    head = b"%PDF-1.7\n% " + tag.encode() + b"\n"
+    return (head + bytes(range(256)) * (n // 256 + 1))[:n]
 
 
 def upload_form(data: bytes, filename: str, email: str) -> bytes:

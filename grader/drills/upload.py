@@ -31,7 +31,7 @@ class FakeQueueIngest:
         resolved = Path(str(path)).resolve()
         self.calls.append(IngestCall(job_id, resolved, resolved.is_file()))
 
-    def wait_for(self, count: int, seconds: float = 1.0) -> list[IngestCall]:
+    def wait_for(self, count: int, seconds: float = 0.3) -> list[IngestCall]:
         """The calls so far, giving work scheduled off the request a moment to run."""
         end = time.monotonic() + seconds
         while len(self.calls) < count and time.monotonic() < end:

@@ -1,0 +1,172 @@
+"""Checks for drill 3, streaming (DRILLS.md). Timing is observed through gates, never sleeps.
+
+Bodies are read with grader.sse, the way a browser's EventSource reads them; a failure
+shows the raw bytes beside the events they parse to, and names the mistake when it is a
+common one.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.drills.streaming import (
+    DONE, MULTILINE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, Chat, StreamingDrill,
+    first_event_while_held, leave_mid_answer, mistake, query_for, received, shown)
+from grader.expect import describe, fail
+
+check = pytest.mark.check
+UNICODE_QUESTION = "What's in chapter 2? (résumé & co)"
+
+
+def head(chat: Chat) -> str:
+    """Status and Content-Type, then the body, for checks about the response itself."""
+    if chat.exchange is None or chat.status_code is None:
+        return f"no response started within {STREAM_LIMIT:g} s"
+    kind = chat.headers.get("content-type", "(none)")
+    return f"{describe(chat)}; Content-Type {kind}"
+
+
+def expect_streamed(streaming: StreamingDrill, chat: Chat, sent: str) -> None:
+    """The basics every body check needs: a 200 that came from the grader's llm."""
+    if chat.status_code != 200:
+        fail(sent=sent, got=head(chat), expected="200 and a stream of events")
+    if not streaming.llm.questions:
+        fail(sent=sent, got=received(chat.body),
+             expected="events made from the tokens of the grader's `llm`",
+             note="llm.stream was never called. Call it through the module-level name `llm` "
+                  "when the request runs (not a copy taken at import).")
+
+
+def expect_tokens(streaming: StreamingDrill, chat: Chat, sent: str) -> None:
+    tokens = streaming.llm.tokens
+    if [d for d in chat.stream.data if d != DONE] != tokens:
+        fail(sent=sent, got=received(chat.body),
+             expected=f"one event per token, in order: {shown(tokens)} (then {DONE}), "
+                      "each ended by a blank line",
+             note=mistake(chat.stream, tokens) or _unended(chat))
+
+
+def _unended(chat: Chat) -> str:
+    return "" if chat.ended else f"the response had not ended after {STREAM_LIMIT:g} s."
+
+
+@check("streaming.event_stream")
+def check_event_stream(streaming, serve):
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client)
+    if chat.status_code != 200 or chat.media_type != "text/event-stream":
+        fail(sent=streaming.sent(), got=head(chat), expected="200 with Content-Type text/event-stream")
+
+
+@check("streaming.frames_tokens")
+def check_frames_tokens(streaming, serve):
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client)
+    expect_streamed(streaming, chat, streaming.sent())
+    expect_tokens(streaming, chat, streaming.sent())
+
+
+@check("streaming.done_last")
+def check_done_last(streaming, serve):
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client)
+    sent = streaming.sent()
+    expect_streamed(streaming, chat, sent)
+    data = chat.stream.data
+    if data.count(DONE) != 1 or data[-1] != DONE:
+        where = ("no [DONE] event" if DONE not in data else
+                 f"{data.count(DONE)} [DONE] events" if data.count(DONE) > 1 else
+                 f"[DONE] as event {data.index(DONE) + 1} of {len(data)}")
+        fail(sent=sent, got=f"{where}: {received(chat.body)}",
+             expected=f"exactly one event with data {DONE}, after the last token",
+             note=mistake(chat.stream, streaming.llm.tokens) or _unended(chat))
+
+
+@check("streaming.incremental")
+def check_incremental(streaming, serve):
+    sent = streaming.sent() + ", the LLM holding its 2nd token until the 1st event arrives"
+    with serve(streaming.learner) as client:
+        got, seen = streaming.run(client, first_event_while_held, streaming.llm, query_for(QUESTION))
+    if seen.events:
+        return
+    so_far = received(seen.body)
+    if not seen.asked:
+        fail(sent=sent, got=f"llm.stream was never called; the client received {so_far}",
+             expected="llm.stream(q) called, and its first token sent as an event at once")
+    if seen.done:
+        fail(sent=sent, got=f"the response ended without a single event: {so_far}",
+             expected="the first token as an event, sent as soon as it exists")
+    fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
+                        f"received {so_far}",
+         expected="the first event to reach the client at once, before the LLM makes its 2nd token",
+         note="the response is buffered: it waits for more of the answer before sending anything. "
+              "Send each event as soon as its token exists.")
+
+
+@check("streaming.passes_question")
+def check_passes_question(streaming, serve):
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client, UNICODE_QUESTION)
+    sent = streaming.sent(UNICODE_QUESTION)
+    asked = streaming.llm.questions
+    if asked != [UNICODE_QUESTION]:
+        called = (f"llm.stream called with {', '.join(repr(q) for q in asked)}" if asked
+                  else "llm.stream never called")
+        fail(sent=sent, got=f"{called}; {head(chat)}",
+             expected=f"llm.stream called once, with q exactly: {UNICODE_QUESTION!r}")
+
+
+@check("streaming.requires_question")
+def check_requires_question(streaming, serve):
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client, None)
+    if chat.status_code != 422:
+        fail(sent=streaming.sent(None), got=head(chat), expected="422 Unprocessable Content")
+
+
+@check("streaming.multiline_tokens")
+def check_multiline_tokens(streaming, serve):
+    streaming.llm.tokens = list(MULTILINE_TOKENS)
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client)
+    expect_streamed(streaming, chat, streaming.sent())
+    expect_tokens(streaming, chat, streaming.sent())
+
+
+@check("streaming.stops_on_disconnect")
+def check_stops_on_disconnect(streaming, serve):
+    llm = streaming.llm
+    sent = (streaming.sent() + "; once the 1st event arrived (the LLM holding its 2nd token), "
+            "the client hung up and the LLM was let go")
+    with serve(streaming.learner) as client:
+        got, left = streaming.run(client, leave_mid_answer, llm, query_for(QUESTION))
+    if not left.ready:
+        fail(sent=sent.split(";")[0], got=f"{received(left.before.body)}; "
+                                          f"the LLM held at token {left.before.waiting_for or 'none'}",
+             expected="the first event, then the app waiting for the LLM's 2nd token",
+             note="this check needs streaming.incremental to pass first.")
+    if left.pulled_after:
+        fail(sent=sent, got=f"the app pulled {left.pulled_after} more token(s) from the LLM after "
+                            "the client left" + ("" if left.app_returned else
+                                                 ", and the request had not ended"),
+             expected="no token pulled after the client left: the LLM stream closed with the request",
+             note="something still reads the LLM stream (a task started for it?) after the "
+                  "response is gone.")
+    if not left.ended:
+        fail(sent=sent, got="the LLM stream was never closed: its `finally` block had not run "
+                            f"{PATIENCE:g} s after the client left",
+             expected="the LLM stream closed as soon as the client leaves")
+
+
+@check("streaming.no_cache")
+def check_no_cache(streaming, serve):
+    with serve(streaming.learner) as client:
+        chat = streaming.chat(client)
+    cache = [v.strip().lower() for v in chat.headers.get("cache-control", "").split(",")]
+    accel = chat.headers.get("x-accel-buffering", "").strip().lower()
+    if "no-cache" not in cache or accel != "no":
+        shown_headers = "; ".join(f"{k}: {chat.headers[k]}" for k in ("cache-control", "x-accel-buffering")
+                                  if k in chat.headers) or "neither header"
+        fail(sent=streaming.sent(), got=shown_headers,
+             expected="Cache-Control: no-cache and X-Accel-Buffering: no")
+
