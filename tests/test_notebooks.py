@@ -76,6 +76,7 @@ def test_lesson_shape(path):
     assert tail == ["## Flashcards", "## Quiz", "## Going further", "## Your drill"]
     source = text_of(nb)
     assert "<details><summary>" in source
+    assert "**PHP bridge.**" in source
     drill = DRILLS[path.stem]
     assert f"docchat-grade drills/{drill}.py" in source
     assert nb.cells[-1].source == f'show_grade("../drills/{drill}.py")'
