@@ -20,40 +20,30 @@ from grader.api import UsageError
 from grader.report import EXIT_PASSED, EXIT_USAGE, Report
 
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
-POLL_S = 0.3
+WAKE_S = 1.0   # with native events: also wake this often, to catch a save made before watching began
+POLL_S = 0.3   # without: look at the file this often
 ENDED = object()
 
 
-def changes(path: Path, stop: threading.Event, polling: bool = False) -> Iterator[None]:
-    """Yield once for each save (a debounced batch of events) of `path`, until `stop` is set."""
+def wakeups(path: Path, stop: threading.Event, polling: bool = False) -> Iterator[None]:
+    """Yield after each save of `path` (a debounced batch of events), and at least every WAKE_S s.
+
+    The caller compares the file with what it graded last, so a wake-up with no change costs
+    nothing, and a save is never missed, even one made before the watcher was ready.
+    """
     target = path.resolve()
     if not polling:
         try:
             import watchfiles
 
-            for _ in watchfiles.watch(target.parent, watch_filter=lambda _change, p: Path(p) == target,
-                                      stop_event=stop, recursive=False, rust_timeout=1000):
-                yield
+            yield from (None for _ in watchfiles.watch(
+                target.parent, watch_filter=lambda _change, p: Path(p) == target, stop_event=stop,
+                recursive=False, rust_timeout=int(WAKE_S * 1000), yield_on_timeout=True))
             return
         except (ImportError, OSError):
             pass  # no native watching here (a missing wheel, an inotify limit): poll instead
-    yield from poll(target, stop)
-
-
-def poll(path: Path, stop: threading.Event, every_s: float = POLL_S) -> Iterator[None]:
-    def stamp() -> tuple[int, int] | None:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    last = stamp()
-    while not stop.wait(every_s):
-        now = stamp()
-        if now != last:
-            last = now
-            yield
+    while not stop.wait(POLL_S):
+        yield
 
 
 def difference(before: Report | None, now: Report) -> tuple[list[str], list[str]]:
@@ -78,15 +68,20 @@ def since(before: Report | None, now: Report, style: text.Style) -> list[str]:
 
 def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.Event,
           polling: bool = False, clear: bool | None = None) -> None:
-    """Grade `path` now and after every save, until `stop` is set (or Ctrl-C)."""
+    """Grade `path` now and whenever its content changes, until `stop` is set (or Ctrl-C)."""
     style = text.Style(out)
     clear = out.isatty() if clear is None else clear
-    events = changes(path, stop, polling)
+    wake = wakeups(path, stop, polling)
     last: Report | None = None  # the last run that could be graded: what changes are shown against
+    graded: object = ENDED       # the content graded last (None: the file was missing)
     run = 0
     while not stop.is_set():
-        run += 1
-        graded = _content(path)
+        content = _content(path)
+        if content == graded:
+            if next(wake, ENDED) is ENDED:
+                return
+            continue
+        graded, run = content, run + 1
         if clear and run > 1:
             out.write(style.paint("\nchange seen: grading...\n", "dim"))
             out.flush()
@@ -107,10 +102,6 @@ def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.
                                   "save to re-grade, Ctrl-C to stop", "dim") + "\n")
         out.write("".join(screen))
         out.flush()
-        if run == 1 and _content(path) != graded:
-            continue  # saved while the first run graded, before the watcher started
-        if next(events, ENDED) is ENDED:
-            return
 
 
 def _content(path: Path) -> bytes | None:

@@ -114,6 +114,10 @@ class Received:
     error: BaseException | None = None
     done: bool = False
 
+    def started(self, first_token: str) -> bool:
+        """An event has arrived, or at least the first token's text (framed or not)."""
+        return bool(self.events) or first_token.encode() in self.body
+
     def add(self, chunk: bytes) -> None:
         self.chunks.append(chunk)
         self.parser.feed(chunk)
@@ -201,7 +205,7 @@ async def whole_answer(client: Any, query: str) -> tuple[Received, bool]:
 class Snapshot:
     """The state of the client and the held LLM at one moment."""
 
-    events: list[sse.Event]
+    started: bool  # the first token's text had reached the client
     body: bytes
     done: bool
     asked: bool
@@ -210,7 +214,8 @@ class Snapshot:
 
 
 def snapshot(got: Received, llm: FakeLLM) -> Snapshot:
-    return Snapshot(list(got.events), got.body, got.done, bool(llm.questions), llm.pulled, llm.waiting_for)
+    return Snapshot(got.started(llm.tokens[0]), got.body, got.done, bool(llm.questions), llm.pulled,
+                    llm.waiting_for)
 
 
 async def first_event_while_held(client: Any, llm: FakeLLM, query: str) -> tuple[Received, Snapshot]:
@@ -218,7 +223,7 @@ async def first_event_while_held(client: Any, llm: FakeLLM, query: str) -> tuple
     watch = Watch()
     llm.hold(watch, released=1)
     async with in_flight(client, query, watch) as got:
-        await watch.until(lambda: got.events or got.done, PATIENCE)
+        await watch.until(lambda: got.started(llm.tokens[0]) or got.done, PATIENCE)
         seen = snapshot(got, llm)
         llm.release_all()
     return got, seen
@@ -239,7 +244,8 @@ async def leave_mid_answer(client: Any, llm: FakeLLM, query: str) -> tuple[Recei
     watch = Watch()
     llm.hold(watch, released=1)
     async with in_flight(client, query, watch) as got:
-        ready = await watch.until(lambda: (got.events and llm.waiting_for == 2) or got.done, PATIENCE)
+        ready = await watch.until(lambda: (got.started(llm.tokens[0]) and llm.waiting_for == 2) or got.done,
+                                  PATIENCE)
         before = snapshot(got, llm)
         if not ready or got.done:
             llm.release_all()
