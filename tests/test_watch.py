@@ -1,0 +1,204 @@
+"""`docchat-grade --watch PATH`: re-grade on save, show what changed, stop cleanly.
+
+Most tests drive the loop with a fast fake grader (the file holds the ids that pass) from a
+thread, write the file to trigger runs and stop the loop with an event; one test runs the
+real command in a process, saves a solution over the skeleton and stops it with SIGINT.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import watch
+from grader.api import UsageError
+from grader.report import CheckResult, Report
+from tests.workbooks import make_workbook, skeleton, solution, wait_for
+
+CHECKS = [("w.a", "core"), ("w.b", "core"), ("w.c", "stretch")]
+
+
+def fake_grade(path: Path):
+    """A grader that reads the passing check ids from the file itself."""
+    def grade() -> Report:
+        if not path.exists():
+            raise UsageError(f"no such file: {path}")
+        passing = set(path.read_text().split())
+        return Report("w", str(path), checks=[
+            CheckResult(i, level, f"check {i}", "passed" if i in passing else "failed", "wrong", "a hint", 0.0)
+            for i, level in CHECKS])
+    return grade
+
+
+class Loop:
+    """The watch loop running in a thread, writing into a buffer, until stopped."""
+
+    def __init__(self, path: Path, grade=None, **kwargs) -> None:
+        self.out, self.stop = io.StringIO(), threading.Event()
+        self.thread = threading.Thread(target=watch.watch, daemon=True, kwargs=dict(
+            path=path, grade=grade or fake_grade(path), out=self.out, stop=self.stop, **kwargs))
+        self.thread.start()
+
+    def runs(self) -> int:
+        return self.out.getvalue().count("watching ")
+
+    def wait_runs(self, n: int) -> str:
+        wait_for(lambda: self.runs() >= n, what=f"run {n}")
+        return self.out.getvalue().split("since the last graded run")[-1] if n > 1 else self.out.getvalue()
+
+    def end(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        assert not self.thread.is_alive(), "the watch loop did not stop"
+
+
+@pytest.fixture(params=[False, True], ids=["watchfiles", "polling"])
+def polling(request) -> bool:
+    return request.param
+
+
+def test_regrades_on_each_save_and_shows_what_changed(tmp_path: Path, polling: bool) -> None:
+    path = tmp_path / "w.py"
+    path.write_text("w.a")
+    loop = Loop(path, polling=polling)
+    try:
+        first = loop.wait_runs(1)
+        assert "since the last graded run" not in first and "run 1 at" in first
+        path.write_text("w.a w.b")
+        assert "newly passing: w.b" in loop.wait_runs(2)
+        path.write_text("w.b w.c")
+        changed = loop.wait_runs(3)
+        assert "newly passing: w.c" in changed and "newly failing: w.a" in changed
+        path.write_text("w.c w.b ")
+        assert "no check changed" in loop.wait_runs(4)
+    finally:
+        loop.end()
+    assert loop.runs() == 4
+
+
+def test_a_save_that_changes_nothing_is_not_graded_again(tmp_path: Path, monkeypatch) -> None:
+    wakes = []
+    real = watch.wakeups
+
+    def counted(*args, **kwargs):
+        for _ in real(*args, **kwargs):
+            wakes.append(1)
+            yield
+    monkeypatch.setattr(watch, "wakeups", counted)
+    path = tmp_path / "w.py"
+    path.write_text("w.a")
+    loop = Loop(path, polling=True)
+    try:
+        loop.wait_runs(1)
+        path.write_text("w.a")
+        seen = len(wakes)
+        wait_for(lambda: len(wakes) >= seen + 2, what="the loop to look at the file again")
+        assert loop.runs() == 1
+    finally:
+        loop.end()
+
+
+def test_a_save_during_the_first_run_is_not_missed(tmp_path: Path) -> None:
+    path = tmp_path / "w.py"
+    path.write_text("")
+    grade = fake_grade(path)
+    calls = []
+
+    def saved_while_grading() -> Report:
+        report = grade()
+        calls.append(1)
+        if len(calls) == 1:
+            path.write_text("w.a")  # saved after the grader read the file, before watching began
+        return report
+    loop = Loop(path, grade=saved_while_grading)
+    try:
+        assert "newly passing: w.a" in loop.wait_runs(2)
+    finally:
+        loop.end()
+
+
+def test_a_vanished_file_is_reported_and_watching_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "w.py"
+    path.write_text("w.a")
+    loop = Loop(path, polling=True)
+    try:
+        loop.wait_runs(1)
+        path.unlink()
+        wait_for(lambda: "no such file" in loop.out.getvalue(), what="the missing-file note")
+        path.write_text("w.a w.b")
+        assert "newly passing: w.b" in loop.wait_runs(3), "changes are shown against the last graded run"
+    finally:
+        loop.end()
+
+
+def test_clears_the_screen_only_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "w.py"
+    path.write_text("w.a")
+    for clear in (True, False):
+        loop = Loop(path, clear=clear)
+        try:
+            loop.wait_runs(1)
+        finally:
+            loop.end()
+        assert (watch.CLEAR in loop.out.getvalue()) is clear
+
+
+def test_falls_back_to_polling_when_native_watching_fails(tmp_path: Path, monkeypatch) -> None:
+    import watchfiles
+
+    def broken(*_args, **_kwargs):
+        raise OSError("inotify watch limit reached")
+        yield
+    monkeypatch.setattr(watchfiles, "watch", broken)
+    path = tmp_path / "w.py"
+    path.write_text("")
+    stop = threading.Event()
+    wake = watch.wakeups(path, stop)
+    started = time.monotonic()
+    assert next(wake, "ended") is None
+    assert time.monotonic() - started < 2 * watch.POLL_S, "polling wakes up every POLL_S"
+    stop.set()
+    assert next(wake, "ended") == "ended"
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
+    from grader import cli
+
+    assert cli.main(["--watch", str(tmp_path / "upload.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    (tmp_path / "notes.py").write_text("")
+    assert cli.main(["--watch", str(tmp_path / "notes.py")]) == 2
+    assert cli.main(["--watch", "--format", "json", str(tmp_path / "notes.py")]) == 2
+
+
+def test_the_real_command_regrades_a_save_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    root = make_workbook(tmp_path, upload=skeleton())
+    log = tmp_path / "watch.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "grader", "--watch", "drills/upload.py"], cwd=root,
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    try:
+        wait_for(lambda: "run 1 at" in log.read_text(), timeout=60, what="the first report")
+        assert "not yet: some core checks fail" in log.read_text()
+        (root / "drills" / "upload.py").write_text(solution())
+        wait_for(lambda: "run 2 at" in log.read_text(), timeout=60, what="the re-grade after a save")
+        second = log.read_text().split("run 1 at")[1]
+        assert "newly passing: upload.accepts_pdf" in second
+        assert "upload done: every core check passes" in second
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert log.read_text().rstrip().endswith("stopped watching.")
+        assert "Traceback" not in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
