@@ -1,0 +1,117 @@
+"""The command line as learners and their scripts use it: formats, colour, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import DRILLS, ROOT, SOLUTIONS
+
+SCHEMA = json.loads((ROOT / "grader" / "report.schema.json").read_text())
+
+
+def run(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_solution_exits_0_with_a_passing_summary():
+    done = run("solutions/upload.py")
+    assert done.returncode == 0, done.stderr
+    assert "score 14/14" in done.stdout and "PASSED" in done.stdout
+    assert "\x1b[" not in done.stdout  # not a TTY: no colour
+
+
+def test_drill_exits_1_and_explains_each_failure():
+    done = run("drills/upload.py")
+    assert done.returncode == 1
+    failure = done.stdout.split("upload.accepts_pdf", 1)[1]
+    for label in ("sent:", "got:", "expected:", "hint:"):
+        assert label in failure
+
+
+@pytest.mark.parametrize("target", ["solutions/upload.py", "drills/upload.py"])
+def test_json_report_matches_the_documented_schema(target):
+    done = run(target, "--format", "json")
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert report["target"] == target
+    assert done.returncode == (0 if report["status"] == "passed" else 1)
+
+
+def test_error_report_matches_the_schema_too(tmp_path):
+    broken = tmp_path / "upload.py"
+    broken.write_text("def (:\n")
+    done = run(str(broken), "--format", "json")
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert done.returncode == 1 and report["status"] == "error" and "syntax error" in report["error"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["no/such/file.py"], "no such file"),
+    (["solutions/upload.py", "--drill", "nonsense"], "unknown drill 'nonsense'"),
+    (["tests/conftest.py"], "can't tell which drill"),
+    (["solutions/upload.py", "--format", "yaml"], "invalid choice"),
+])
+def test_usage_errors_exit_2(args, says):
+    done = run(*args)
+    assert done.returncode == 2
+    assert says in done.stderr and "usage" in done.stderr
+
+
+def test_drill_can_be_named_explicitly(tmp_path):
+    renamed = tmp_path / "my_attempt.py"
+    renamed.write_text((SOLUTIONS / "upload.py").read_text())
+    assert run(str(renamed), "--drill", "upload").returncode == 0
+
+
+def test_colour_on_a_tty_unless_no_color():
+    from grader.report import CheckResult, Report
+    from grader.text import render
+
+    class Tty:
+        encoding = "utf-8"
+
+        def isatty(self) -> bool:
+            return True
+
+    report = Report("upload", "drills/upload.py", [
+        CheckResult("upload.accepts_pdf", "core", "t", "failed", "sent: x", "h", 0.1)])
+    assert "\x1b[31m" in render(report, Tty())
+    os.environ["NO_COLOR"] = "1"
+    try:
+        assert "\x1b[" not in render(report, Tty())
+    finally:
+        del os.environ["NO_COLOR"]
+
+
+def test_ascii_marks_when_the_terminal_cannot_show_unicode():
+    from grader.report import CheckResult, Report
+    from grader.text import render
+
+    class Ascii:
+        encoding = "ascii"
+
+        def isatty(self) -> bool:
+            return False
+
+    report = Report("upload", "x.py", [CheckResult("upload.accepts_pdf", "core", "t", "passed", "", "h", 0.1)])
+    text = render(report, Ascii())
+    text.encode("ascii")
+    assert "  v upload.accepts_pdf" in text
+
+
+def test_the_grader_breaking_exits_3(tmp_path, monkeypatch):
+    """A bug in a check (not in the learner's code) is exit 3, never blamed on the learner."""
+    from grader import cli, report
+
+    broken = report.Report("upload", "x.py", [], grader_broke=True)
+    monkeypatch.setattr("grader.api.grade_report", lambda *a, **k: broken)
+    assert cli.main([str(SOLUTIONS / "upload.py")]) == 3
