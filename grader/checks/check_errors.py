@@ -66,7 +66,8 @@ def check_handler_is_global(errors, serve):
     with serve(errors.learner, raise_server_exceptions=False) as client:
         response = client.get(path.format(doc_id=doc_id))
     expect_json(response, sent=sent, status=404, body=not_found_body(doc_id),
-                note="the grader's route has no try/except: only an app-wide handler can answer")
+                note="the grader's route has no try/except: only a handler registered on the app "
+                "can answer (a 500 means none did, or it crashed)")
 
 
 @check("errors.validation_shape")
