@@ -135,7 +135,10 @@ class ImportWatch:
 
     def _ran(self, name: str) -> bool:
         target = self._globals.get(name)
-        code = getattr(inspect.unwrap(target), "__code__", None) if callable(target) else None
+        try:
+            code = getattr(inspect.unwrap(target), "__code__", None) if callable(target) else None
+        except ValueError:  # a __wrapped__ cycle: fall back to the name
+            code = None
         return code in self._codes or any(c.co_name == name for c in self._codes)
 
 
