@@ -71,14 +71,14 @@ def check_on_app_state(lifespan, serve):
 
 def state_problem(state: Any, lifespan_state: dict, name: str, made: list, factory: str) -> str:
     """Why app.state.<name> is not one of the objects `factory` made, or ''."""
-    if not made:
-        return f"{factory}() was not called during startup"
     value = getattr(state, name, None)
-    if any(value is m for m in made):
-        return ""
     if inspect.iscoroutine(value):
         value.close()
         return f"app.state.{name} is a coroutine: {factory}() is async, so await it"
+    if not made:
+        return f"{factory}() was not called during startup"
+    if any(value is m for m in made):
+        return ""
     elsewhere = [f"app.state.{k}" for k, v in vars(state).get("_state", {}).items()
                  if any(v is m for m in made)]
     elsewhere += [f"the lifespan's yielded state ({k!r})" for k, v in lifespan_state.items()

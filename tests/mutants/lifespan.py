@@ -9,14 +9,14 @@ LIFESPAN_BODY = """    async with AsyncExitStack() as stack:
         app.state.embedder = load_embedding_client()
         yield
 """
-LIFESPAN_TO_APP = LIFESPAN_BODY.join(("""@asynccontextmanager
+LIFESPAN_TO_APP = """@asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The factories are looked up by name here, at startup, so swapped versions are used;
     # and each start opens fresh resources, so the app can be started again.
-""", """
+""" + LIFESPAN_BODY + """
 
 app = FastAPI(title="DocChat lifespan", lifespan=lifespan)
-"""))
+"""
 ON_EVENT = """app = FastAPI(title="DocChat lifespan")
 
 
