@@ -153,13 +153,14 @@ class Ticker:
     """A one-line "grading upload, lifespan (1 of 3 done)" on a terminal's stderr; silent elsewhere."""
 
     def __init__(self, stream: TextIO) -> None:
-        self.stream, self.shown = stream, False
+        self.stream, self.shown = stream, ""
 
     def __call__(self, done: int, total: int, running: list[str]) -> None:
-        if self.stream.isatty():
-            self.stream.write(f"\r\x1b[Kgrading {', '.join(running)} ({done} of {total} done)")
+        line = f"grading {', '.join(running)} ({done} of {total} done)"
+        if self.stream.isatty() and line != self.shown:
+            self.stream.write(f"\r\x1b[K{line}")
             self.stream.flush()
-            self.shown = True
+            self.shown = line
 
     def clear(self) -> None:
         if self.shown:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from grader.report import EXIT_PASSED, EXIT_USAGE, Report
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
 WAKE_S = 1.0   # with native events: also wake this often, to catch a save made before watching began
 POLL_S = 0.3   # without: look at the file this often
+SETTLE_S = 0.05  # a save is over once the file stays the same this long
 ENDED = object()
 
 
@@ -59,11 +61,12 @@ def difference(before: Report | None, now: Report) -> tuple[list[str], list[str]
 def since(before: Report | None, now: Report, style: text.Style) -> list[str]:
     if before is None or now.error:
         return []
-    up, down = difference(before, now)
-    lines = [f"{style.mark('passed')} newly passing: {', '.join(up)}"] if up else []
-    lines += [f"{style.mark('failed')} newly failing: {', '.join(down)}"] if down else []
-    return ["since the last graded run:", *("  " + line for line in lines)] if lines else \
-        ["since the last graded run: no check changed"]
+    lines = []
+    for ids, mark, what in zip(difference(before, now), ("passed", "failed"), ("newly passing", "newly failing")):
+        if ids:
+            wrapped = textwrap.wrap(f"{what}: {', '.join(ids)}", 96, subsequent_indent=" " * (len(what) + 6))
+            lines += [f"  {style.mark(mark)} {wrapped[0]}", *wrapped[1:]]
+    return ["since the last graded run:", *lines] if lines else ["since the last graded run: no check changed"]
 
 
 def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.Event,
@@ -76,7 +79,7 @@ def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.
     graded: object = ENDED       # the content graded last (None: the file was missing)
     run = 0
     while not stop.is_set():
-        content = _content(path)
+        content = _settled(path)
         if content == graded:
             if next(wake, ENDED) is ENDED:
                 return
@@ -109,6 +112,17 @@ def _content(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+def _settled(path: Path) -> bytes | None:
+    """The file's content once two reads SETTLE_S apart agree: never half of a save."""
+    content = _content(path)
+    while True:
+        time.sleep(SETTLE_S)
+        again = _content(path)
+        if again == content:
+            return content
+        content = again
 
 
 def watch_command(args: argparse.Namespace) -> int:

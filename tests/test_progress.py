@@ -10,11 +10,10 @@ import pytest
 
 from grader import cli, manifest, progress, skeletons
 from grader.progress import ALL_PASSED, CORE_PASSED, FAILING, NOT_STARTED, Row
-from grader.report import CheckResult, Report
 from grader.text import Style
 from tests.conftest import DRILLS
 from tests.mutants.upload import MUTANTS
-from tests.workbooks import make_workbook, skeleton, solution, wait_for
+from tests.workbooks import made_up_report, make_workbook, skeleton, solution, wait_for
 
 UPLOAD = manifest.load().drill("upload")
 
@@ -27,12 +26,6 @@ class Plain:
     @staticmethod
     def isatty() -> bool:
         return False
-
-
-def fake_report(drill: manifest.Drill, failing: set[str] = frozenset(), error: str | None = None) -> Report:
-    return Report(drill.name, f"drills/{drill.name}.py", error=error, checks=[
-        CheckResult(c.id, c.level, c.title, "failed" if c.id in failing else "passed", "", c.hint, 0.1)
-        for c in drill.checks])
 
 
 def test_recorded_skeleton_fingerprints_are_current() -> None:
@@ -100,7 +93,7 @@ def test_ctrl_c_stops_a_grading_run_and_the_learners_code(tmp_path: Path) -> Non
 
 def test_table_lists_each_drill_and_names_the_first_unfinished_one_next(tmp_path: Path) -> None:
     (tmp_path / "other.py").write_text(skeleton())
-    rows = [Row(UPLOAD, tmp_path / "upload.py", fake_report(UPLOAD, failing={"upload.saves_bytes"})),
+    rows = [Row(UPLOAD, tmp_path / "upload.py", made_up_report(UPLOAD, "drills/upload.py", failing={"upload.saves_bytes"})),
             Row(UPLOAD, tmp_path / "other.py")]
     table = progress.render(rows, tmp_path, Style(Plain()))
     failing, not_started = (line.split() for line in table.splitlines()[2:4])
@@ -114,7 +107,7 @@ def test_table_lists_each_drill_and_names_the_first_unfinished_one_next(tmp_path
 
 
 def test_table_when_every_core_passes(tmp_path: Path) -> None:
-    rows = [Row(UPLOAD, tmp_path / "upload.py", fake_report(UPLOAD, failing={"upload.many"}))]
+    rows = [Row(UPLOAD, tmp_path / "upload.py", made_up_report(UPLOAD, "drills/upload.py", failing={"upload.many"}))]
     table = progress.render(rows, tmp_path, Style(Plain()))
     assert "core passed" in table and "going further: upload.many" in table
     assert "the course is done" in table and "stretch checks are left in upload" in table

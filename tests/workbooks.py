@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from grader import manifest
+from grader.report import CheckResult, Report
 from tests.conftest import DRILLS, SOLUTIONS
 
 
@@ -33,3 +35,11 @@ def wait_for(ready: Callable[[], bool], timeout: float = 20.0, what: str = "the 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.02)
+
+
+def made_up_report(drill: manifest.Drill, target: str, failing: set[str] = frozenset(),
+                   error: str | None = None) -> Report:
+    """A report on `drill` in which every check passes except those in `failing`."""
+    return Report(drill.name, target, error=error, checks=[
+        CheckResult(c.id, c.level, c.title, "failed" if c.id in failing else "passed", "", c.hint, 0.1)
+        for c in drill.checks])
