@@ -186,7 +186,8 @@ def check_depends_alias(lifespan, serve):
         lifespan.app.dependency_overrides.pop(get_db, None)
     if json_body(response, sent=sent) != stand_in.documents:
         bypassed = response.json() in [p.documents for p in lifespan.factories.pools]
-        fail(sent=sent, got=describe(response), expected=f"the override's documents: {json.dumps(stand_in.documents)}",
+        fail(sent=sent, got=describe(response),
+             expected=f"the override's documents: {json.dumps(stand_in.documents)}",
              note=("the route reached the pool without asking get_db: take it as a parameter, "
                    "`db: Annotated[..., Depends(get_db)]`") if bypassed else "")
 

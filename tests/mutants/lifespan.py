@@ -41,7 +41,8 @@ MUTANTS = [
     Mutant("warms_embedder_at_import", "lifespan.not_at_import", (
         (BEFORE_LIFESPAN, "\n\nload_embedding_client()  # warm the model cache\n" + BEFORE_LIFESPAN),)),
     Mutant("checks_db_at_import", "lifespan.not_at_import", (
-        ("from collections.abc import AsyncIterator\n", "import asyncio\nfrom collections.abc import AsyncIterator\n"),
+        ("from collections.abc import AsyncIterator\n",
+         "import asyncio\nfrom collections.abc import AsyncIterator\n"),
         (BEFORE_LIFESPAN, "\n\nasyncio.run(open_db_pool())  # fail fast if the database is down\n"
          + BEFORE_LIFESPAN))),
     Mutant("embedder_per_request", "lifespan.opens_once", (
