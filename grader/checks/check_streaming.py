@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import pytest
 
+from grader.browser import BrowserError, find_chromium
 from grader.drills.streaming import (
-    DONE, MULTILINE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, Chat, StreamingDrill,
-    first_event_while_held, leave_mid_answer, mistake, query_for, received, shown)
-from grader.expect import describe, fail
+    DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, Chat, PageVisit,
+    StreamingDrill, first_event_while_held, leave_mid_answer, mistake, query_for, received, shown,
+    visit_page)
+from grader.expect import describe, fail, trim
+from grader.learner import explain
+from grader.live_server import ServerError
 
 check = pytest.mark.check
 UNICODE_QUESTION = "What's in chapter 2? (résumé & co)"
+BROWSER_S = 7.0  # Chromium's start, the page, the whole answer: well inside the check's limit
 
 
 def head(chat: Chat) -> str:
@@ -170,4 +175,47 @@ def check_no_cache(streaming, serve):
                                   if k in chat.headers) or "neither header"
         fail(sent=streaming.sent(), got=shown_headers,
              expected="Cache-Control: no-cache and X-Accel-Buffering: no")
+
+
+@check("streaming.browser_page")
+def check_browser_page(streaming, workdir):
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no Chromium installed (looked for `chromium` and `chromium-browser` on PATH); "
+                    "on Debian or Ubuntu, `apt-get install chromium` lets this check run")
+    streaming.llm.tokens = list(PAGE_TOKENS)
+    answer = "".join(PAGE_TOKENS)
+    streaming.progress("waiting for the page to show the answer in headless Chromium")
+    try:
+        visit = visit_page(streaming.learner, streaming.llm, executable, workdir / "chromium", BROWSER_S)
+    except ServerError as exc:
+        fail(sent="the app served with uvicorn", got=str(exc), expected="the app to start")
+    except BrowserError as exc:
+        pytest.skip(f"Chromium ({executable}) is installed but could not be driven: {exc}")
+    sent = (f"GET /?{query_for(QUESTION)} in headless Chromium ({visit.how}), "
+            f"the LLM answering {shown(PAGE_TOKENS)}")
+    page = [status for url, status, kind in visit.responses if kind == "Document"]
+    if page and page[0] != 200:
+        fail(sent=sent, got=f"GET / answered {page[0]}", expected="200 and an HTML page at /")
+    if answer not in visit.text:
+        fail(sent=sent, got=f"after {BROWSER_S:g} s the page showed {_page_text(visit)}",
+             expected=f"the page to show the whole answer: {answer}", note=_what_happened(visit, streaming))
+    if DONE in visit.text:
+        fail(sent=sent, got=f"the page showed {_page_text(visit)}",
+             expected=f"the answer {answer} without the [DONE] marker",
+             note="[DONE] tells the page the answer is complete: close the EventSource there, "
+                  "and show only the tokens.")
+
+
+def _page_text(visit: PageVisit) -> str:
+    return repr(trim(visit.text.strip(), 200)) if visit.text.strip() else "no text at all"
+
+
+def _what_happened(visit: PageVisit, streaming: StreamingDrill) -> str:
+    chat = [f"{status} ({kind})" for url, status, kind in visit.responses if "/chat" in url]
+    facts = [f"llm.stream was called {len(streaming.llm.questions)} time(s)",
+             "GET /chat answered " + (", ".join(chat) if chat else "never: the page did not request it")]
+    facts += [f"the page reported: {trim(p, 200)}" for p in visit.problems[:3]]
+    facts += [f"your app {explain(e, streaming.learner.path)}" for e in visit.app_errors[:2]]
+    return "; ".join(facts) + "."
 

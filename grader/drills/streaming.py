@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,14 +25,18 @@ import pytest
 
 from grader import sse
 from grader.asgi import Disconnect, Exchange, drive
+from grader.browser import Chromium
 from grader.learner import Learner
+from grader.live_server import serving
 from grader.session import session_of
 
 QUESTION = "What is DocChat?"
 DONE = "[DONE]"
-TOKENS = ["DocChat", "reads", "your", "PDFs", "and", "answers."]
+TOKENS = ["Streaming", "sends", "each", "token", "at", "once."]
 MULTILINE_TOKENS = ["Steps:", "\n1. upload a PDF", "\n2. ask", " a question", "\n\n",
                     "  indented", "last line\n"]
+# For the browser: no spaces or newlines, so any way of showing text shows exactly this.
+PAGE_TOKENS = ["Doc", "Chat", "-", "answers", "-", "streamed", "-", "live."]
 PATIENCE = 2.0  # seconds to wait for something a correct app does at once
 STREAM_LIMIT = 3.0  # seconds a whole answer of a few tokens may take
 
@@ -114,9 +120,9 @@ class Received:
     error: BaseException | None = None
     done: bool = False
 
-    def started(self, first_token: str) -> bool:
-        """An event has arrived, or at least the first token's text (framed or not)."""
-        return bool(self.events) or first_token.encode() in self.body
+    def started(self, llm: FakeLLM) -> bool:
+        """The LLM was asked, and an event (or at least the first token's text) arrived."""
+        return bool(llm.questions) and (bool(self.events) or llm.tokens[0].encode() in self.body)
 
     def add(self, chunk: bytes) -> None:
         self.chunks.append(chunk)
@@ -214,7 +220,7 @@ class Snapshot:
 
 
 def snapshot(got: Received, llm: FakeLLM) -> Snapshot:
-    return Snapshot(got.started(llm.tokens[0]), got.body, got.done, bool(llm.questions), llm.pulled,
+    return Snapshot(got.started(llm), got.body, got.done, bool(llm.questions), llm.pulled,
                     llm.waiting_for)
 
 
@@ -223,7 +229,7 @@ async def first_event_while_held(client: Any, llm: FakeLLM, query: str) -> tuple
     watch = Watch()
     llm.hold(watch, released=1)
     async with in_flight(client, query, watch) as got:
-        await watch.until(lambda: got.started(llm.tokens[0]) or got.done, PATIENCE)
+        await watch.until(lambda: got.started(llm) or got.done, PATIENCE)
         seen = snapshot(got, llm)
         llm.release_all()
     return got, seen
@@ -244,7 +250,7 @@ async def leave_mid_answer(client: Any, llm: FakeLLM, query: str) -> tuple[Recei
     watch = Watch()
     llm.hold(watch, released=1)
     async with in_flight(client, query, watch) as got:
-        ready = await watch.until(lambda: (got.started(llm.tokens[0]) and llm.waiting_for == 2) or got.done,
+        ready = await watch.until(lambda: (got.started(llm) and llm.waiting_for == 2) or got.done,
                                   PATIENCE)
         before = snapshot(got, llm)
         if not ready or got.done:
@@ -255,6 +261,39 @@ async def leave_mid_answer(client: Any, llm: FakeLLM, query: str) -> tuple[Recei
         llm.release_all()  # a stream still being read now runs on: that is what we look for
         await watch.until(lambda: llm.ended or llm.pulled > before.pulled, PATIENCE)
         return got, Departure(before, True, returned, llm.ended, llm.pulled - before.pulled)
+
+
+@dataclass
+class PageVisit:
+    """What a real browser did with the learner's page."""
+
+    url: str
+    how: str  # how the question was started
+    text: str  # what the page showed at the end
+    responses: list[tuple[str, int, str]]  # (url, status, type) the page received
+    problems: list[str]  # script errors, console errors, failed loads
+    app_errors: list[BaseException]
+
+
+def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, seconds: float) -> PageVisit:
+    """Serve the app with uvicorn, open /?q=... in Chromium, wait for the whole answer.
+
+    A page that does not start on its own is given the question the way a user would: typed
+    into its first text field and submitted.
+    """
+    deadline = time.monotonic() + seconds
+    answer = "".join(llm.tokens)
+    with serving(learner.app) as live, Chromium(executable, profile, deadline=deadline) as browser:
+        url = f"{live.url}/?{query_for(QUESTION)}"
+        session = browser.open(url)
+        browser.wait_event("Page.loadEventFired", PATIENCE)
+        how, text = "opened the page", ""
+        no_page = any(kind == "Document" and status != 200 for _, status, kind in browser.responses())
+        if not no_page:
+            if not llm.asked.wait(0.5):
+                how = browser.ask(session, QUESTION) or "opened the page; it has no text field to ask in"
+            text = browser.wait_for_text(session, answer, deadline - time.monotonic())
+        return PageVisit(url, how, text, browser.responses(), browser.page_problems(), list(live.errors))
 
 
 @dataclass
@@ -333,8 +372,9 @@ def mistake(stream: sse.Stream, tokens: list[str]) -> str:
                 "blank line after it), so browsers drop that event.")
     lost = [t for t in tokens if t.startswith(" ") and t.lstrip(" ") in data]
     if lost:
-        return (f"the token {lost[0]!r} lost its leading space: browsers remove exactly one space "
-                "after `data:`, so write `data: ` (with the space) before the text.")
+        return (f"the token {lost[0]!r} arrived as {lost[0].lstrip(' ')!r}. Browsers remove exactly "
+                "one space after `data:`, so `data:` + token loses a leading space: write `data: ` "
+                "(with the space) before the text, and never strip the tokens.")
     return ""
 
 

@@ -1,0 +1,73 @@
+"""Serve an ASGI app over real HTTP on 127.0.0.1, for a real browser to talk to.
+
+uvicorn runs in a thread of the grading process, on a port the OS picks, so it shares the
+grader's fakes with the check. Startup and shutdown are both bounded in time, and the server
+is always stopped when the `with` block ends, whatever happened inside it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+
+class ServerError(Exception):
+    """The app could not be served (its startup failed, or it did not start in time)."""
+
+
+@dataclass
+class LiveServer:
+    url: str
+    errors: list[BaseException] = field(default_factory=list)  # what the app raised
+
+
+class _Recording:
+    """Passes requests to the app and keeps what it raised (uvicorn would only log it)."""
+
+    def __init__(self, app: Any, errors: list[BaseException]) -> None:
+        self.app, self.errors = app, errors
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] != "lifespan":
+                self.errors.append(exc)
+            raise
+
+
+@contextmanager
+def serving(app: Any, *, start_s: float = 5.0, stop_s: float = 2.0) -> Iterator[LiveServer]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    live = LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    config = uvicorn.Config(_Recording(app, live.errors), lifespan="auto", log_level="critical",
+                            access_log=False, http="h11", ws="none", loop="asyncio",
+                            timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name="docchat-live-server")
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_s
+        while not server.started:
+            if not thread.is_alive():
+                raise ServerError("the app stopped during startup (its lifespan failed?)")
+            if time.monotonic() > deadline:
+                raise ServerError(f"the app did not start within {start_s:g} s")
+            time.sleep(0.01)
+        yield live
+    finally:
+        server.should_exit = True
+        thread.join(stop_s)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(stop_s)
+        sock.close()
