@@ -169,7 +169,9 @@ def check_many_jobs(background):
     n = 20
     sent = f"{n} different files, all named report.pdf, uploaded in quick succession"
     with background.running() as jobs:
+        background.ingest.hold()  # the worker is busy while the uploads arrive
         uploads = {uploaded(jobs, data): data for data in (pdf(4096, tag=f"upload {i}") for i in range(n))}
+        background.ingest.release()
         seen = jobs.settle(uploads)
     if len(uploads) != n:
         fail(sent=sent, got=f"{len(uploads)} different job ids", expected=f"{n} different job ids")
@@ -203,8 +205,9 @@ def check_survives_restart(background):
         before = {j: jobs.job(j).get("status") for j in (first, second)}
     # The app stopped with `first` in ingest and `second` waiting; now it starts again.
     with background.running() as jobs:
-        after = jobs.settle([first, second], note="the job was recorded before the app restarted: "
-                            "keep the job table somewhere that outlives the app (a file, SQLite)")
+        after = jobs.settle([first, second], context=" after the app restarted in the same directory",
+                            note="the job was recorded before the restart: keep the job table "
+                                 "somewhere that outlives the app (a file, SQLite)")
     sent = ("two uploads, ingest held so that the app shuts down before they finish "
             f"(statuses then: {before[first]!r}, {before[second]!r}); the app started again in "
             "the same directory; then GET /jobs/{id} for each")

@@ -190,9 +190,9 @@ class Jobs:
                     "file, record the job and put it on the queue")
         return "the app's event loop seems blocked (slow synchronous work inside `async def`?)"
 
-    def job(self, job_id: str, *, note: str = "") -> dict:
+    def job(self, job_id: str, *, context: str = "", note: str = "") -> dict:
         """The job as GET /jobs/{job_id} reports it; a failure unless that is a 200 JSON object."""
-        sent = f"GET /jobs/{job_id}"
+        sent = f"GET /jobs/{job_id}{context}"
         response = self.get(job_id)
         body = json_body(response, sent=sent)
         if response.status_code != 200 or not isinstance(body, dict):
@@ -201,14 +201,14 @@ class Jobs:
         return body
 
     def settle(self, job_ids: Iterable[str], *, seconds: float = SETTLE_LIMIT,
-               note: str = "") -> dict[str, dict]:
+               context: str = "", note: str = "") -> dict[str, dict]:
         """Each job as last seen: once all are done or failed, or after `seconds`."""
         latest: dict[str, dict] = {}
         pending = list(job_ids)
         end = time.monotonic() + seconds
         while True:
             for job_id in pending:
-                latest[job_id] = self.job(job_id, note=note)
+                latest[job_id] = self.job(job_id, context=context, note=note)
             pending = [j for j in pending if latest[j].get("status") not in FINAL]
             if not pending or time.monotonic() > end:
                 return latest
