@@ -106,6 +106,9 @@ class Grading:
         except ValueError:
             lines = self.err.read().decode("utf-8", "replace").strip().splitlines()
             self.row.broke = lines[-1] if lines else f"exit code {self.proc.returncode}"
+        else:
+            if self.proc.returncode == EXIT_GRADER_BROKE:  # a report, but a check's own code failed
+                self.row.broke = f"a check failed inside the grader (docchat-grade {self.row.path} shows which)"
         self.out.close()
         self.err.close()
         return True

@@ -2,8 +2,9 @@
 
 File events come from `watchfiles` (inotify, FSEvents, ...), watching the file's folder so
 editors that save by writing a new file and renaming it are seen too; where it cannot watch,
-the file's size and modification time are polled instead. Ctrl-C stops the loop, and a run in
-progress ends with its grading process and everything the learner's code started.
+the file is read every POLL_S seconds instead. A run happens when the file's content differs
+from what was graded last. Ctrl-C stops the loop, and a run in progress ends with its grading
+process and everything the learner's code started.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
 from grader import text
-from grader.api import UsageError
+from grader.api import UsageError, grade_report, resolve_drill
 from grader.report import EXIT_PASSED, EXIT_USAGE, Report
+from grader.runner import Limits
 
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
 WAKE_S = 1.0   # with native events: also wake this often, to catch a save made before watching began
@@ -126,9 +128,6 @@ def _settled(path: Path) -> bytes | None:
 
 
 def watch_command(args: argparse.Namespace) -> int:
-    from grader.api import grade_report, resolve_drill
-    from grader.runner import Limits
-
     path = Path(args.path)
     try:
         if args.format != "text":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -89,6 +92,22 @@ def test_ctrl_c_stops_a_grading_run_and_the_learners_code(tmp_path: Path) -> Non
     assert grading.proc.returncode is not None
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
+
+
+@pytest.mark.parametrize("script, says", [
+    ("import sys; sys.stderr.write('Traceback...\\nRuntimeError: boom\\n'); sys.exit(3)", "RuntimeError: boom"),
+    ("import sys; print(sys.argv[1]); sys.exit(3)", "a check failed inside the grader"),
+], ids=["no report", "report with exit 3"])
+def test_the_grader_breaking_is_never_blamed_on_the_learner(tmp_path: Path, monkeypatch, script: str, says: str) -> None:
+    real = subprocess.Popen
+    document = json.dumps(made_up_report(UPLOAD, "drills/upload.py").document())
+    monkeypatch.setattr(progress.subprocess, "Popen",
+                        lambda _cmd, **kwargs: real([sys.executable, "-c", script, document], **kwargs))
+    row = Row(UPLOAD, tmp_path / "upload.py")
+    progress.grade_rows([row], [])
+    assert row.status == progress.BROKE and says in row.broke
+    assert progress.exit_code([row]) == 3
+    assert "the grader itself failed" in progress.render([row], tmp_path, Style(Plain()))
 
 
 def test_table_lists_each_drill_and_names_the_first_unfinished_one_next(tmp_path: Path) -> None:
