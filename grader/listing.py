@@ -49,6 +49,8 @@ def list_command(args: argparse.Namespace) -> int:
     from grader.api import UsageError
 
     try:
+        if args.format not in ("text", "json"):
+            raise UsageError("--list prints text or json")
         drills = chosen(args)
     except UsageError as exc:
         print(f"docchat-grade: {exc}", file=sys.stderr)
