@@ -30,11 +30,11 @@ class UnknownCheck(LookupError):
 def resolve(given: str) -> manifest.Check:
     """A check by its id, or by the part after the dot when only one drill has it."""
     checks = [c for d in manifest.load().drills for c in d.checks]
-    exact = [c for c in checks if c.id == given] or [c for c in checks if c.id.endswith("." + given)]
-    if len(exact) == 1:
-        return exact[0]
+    matches = [c for c in checks if c.id == given] or [c for c in checks if c.id.endswith("." + given)]
+    if len(matches) == 1:
+        return matches[0]
     ids = [c.id for c in checks]
-    close = [c.id for c in exact] or difflib.get_close_matches(given, ids, n=3, cutoff=0.7)
+    close = [c.id for c in matches] or difflib.get_close_matches(given, ids, n=3, cutoff=0.7)
     if not close:  # a typo in the behaviour part alone: "accept_pdf" for "upload.accepts_pdf"
         tails = {c.id.split(".", 1)[1]: c.id for c in checks}
         close = [tails[t] for t in difflib.get_close_matches(given, list(tails), n=3, cutoff=0.7)]
