@@ -233,7 +233,8 @@ class Chromium:
                 details = params.get("exceptionDetails", {})
                 found.append(details.get("exception", {}).get("description") or details.get("text", ""))
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                found.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+                args = params.get("args", [])
+                found.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 entry = params["entry"]
                 if entry.get("url", "").endswith("/favicon.ico"):
@@ -243,5 +244,5 @@ class Chromium:
 
     def responses(self) -> list[tuple[str, int, str]]:
         """(url, status, resource type) of every response the page received so far."""
-        return [(e["params"]["response"]["url"], e["params"]["response"]["status"], e["params"].get("type", ""))
-                for e in self.events if e.get("method") == "Network.responseReceived"]
+        received = [e["params"] for e in self.events if e.get("method") == "Network.responseReceived"]
+        return [(p["response"]["url"], p["response"]["status"], p.get("type", "")) for p in received]

@@ -7,6 +7,7 @@ is always stopped when the `with` block ends, whatever happened inside it.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -52,8 +53,19 @@ def serving(app: Any, *, start_s: float = 5.0, stop_s: float = 2.0) -> Iterator[
                             access_log=False, http="h11", ws="none", loop="asyncio",
                             timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name="docchat-live-server")
+    running: dict[str, Any] = {}
+
+    async def serve() -> None:
+        running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        await server.serve(sockets=[sock])
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        except (SystemExit, asyncio.CancelledError):  # a failed startup, or stopped by force
+            pass
+
+    thread = threading.Thread(target=run, daemon=True, name="docchat-live-server")
     thread.start()
     try:
         deadline = time.monotonic() + start_s
@@ -67,7 +79,7 @@ def serving(app: Any, *, start_s: float = 5.0, stop_s: float = 2.0) -> Iterator[
     finally:
         server.should_exit = True
         thread.join(stop_s)
-        if thread.is_alive():
-            server.force_exit = True
+        if thread.is_alive() and running:  # a stuck lifespan or request: cancel it all
+            running["loop"].call_soon_threadsafe(running["task"].cancel)
             thread.join(stop_s)
         sock.close()

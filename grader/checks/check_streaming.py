@@ -11,7 +11,7 @@ import pytest
 
 from grader.browser import BrowserError, find_chromium
 from grader.drills.streaming import (
-    DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, Chat, PageVisit,
+    DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, TOKENS, Chat, PageVisit,
     StreamingDrill, first_event_while_held, leave_mid_answer, mistake, query_for, received, shown,
     visit_page)
 from grader.expect import describe, fail, trim
@@ -42,8 +42,16 @@ def expect_streamed(streaming: StreamingDrill, chat: Chat, sent: str) -> None:
                   "when the request runs (not a copy taken at import).")
 
 
-def expect_tokens(streaming: StreamingDrill, chat: Chat, sent: str) -> None:
-    tokens = streaming.llm.tokens
+def ask(streaming: StreamingDrill, serve, question: str | None = QUESTION) -> Chat:
+    with serve(streaming.learner) as client:
+        return streaming.chat(client, question)
+
+
+def expect_each_token(streaming: StreamingDrill, serve, tokens: list[str]) -> None:
+    """The LLM answers `tokens`: one event per token must arrive, data exactly the token."""
+    streaming.llm.tokens = list(tokens)
+    chat, sent = ask(streaming, serve), streaming.sent()
+    expect_streamed(streaming, chat, sent)
     if [d for d in chat.stream.data if d != DONE] != tokens:
         fail(sent=sent, got=received(chat.body),
              expected=f"one event per token, in order: {shown(tokens)} (then {DONE}), "
@@ -57,24 +65,19 @@ def _unended(chat: Chat) -> str:
 
 @check("streaming.event_stream")
 def check_event_stream(streaming, serve):
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client)
+    chat = ask(streaming, serve)
     if chat.status_code != 200 or chat.media_type != "text/event-stream":
         fail(sent=streaming.sent(), got=head(chat), expected="200 with Content-Type text/event-stream")
 
 
 @check("streaming.frames_tokens")
 def check_frames_tokens(streaming, serve):
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client)
-    expect_streamed(streaming, chat, streaming.sent())
-    expect_tokens(streaming, chat, streaming.sent())
+    expect_each_token(streaming, serve, TOKENS)
 
 
 @check("streaming.done_last")
 def check_done_last(streaming, serve):
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client)
+    chat = ask(streaming, serve)
     sent = streaming.sent()
     if chat.status_code != 200:
         fail(sent=sent, got=head(chat), expected="200 and a stream of events ending with [DONE]")
@@ -111,8 +114,7 @@ def check_incremental(streaming, serve):
 
 @check("streaming.passes_question")
 def check_passes_question(streaming, serve):
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client, UNICODE_QUESTION)
+    chat = ask(streaming, serve, UNICODE_QUESTION)
     sent = streaming.sent(UNICODE_QUESTION)
     asked = streaming.llm.questions
     if asked != [UNICODE_QUESTION]:
@@ -124,19 +126,14 @@ def check_passes_question(streaming, serve):
 
 @check("streaming.requires_question")
 def check_requires_question(streaming, serve):
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client, None)
+    chat = ask(streaming, serve, None)
     if chat.status_code != 422:
         fail(sent=streaming.sent(None), got=head(chat), expected="422 Unprocessable Content")
 
 
 @check("streaming.multiline_tokens")
 def check_multiline_tokens(streaming, serve):
-    streaming.llm.tokens = list(MULTILINE_TOKENS)
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client)
-    expect_streamed(streaming, chat, streaming.sent())
-    expect_tokens(streaming, chat, streaming.sent())
+    expect_each_token(streaming, serve, MULTILINE_TOKENS)
 
 
 @check("streaming.stops_on_disconnect")
@@ -166,8 +163,7 @@ def check_stops_on_disconnect(streaming, serve):
 
 @check("streaming.no_cache")
 def check_no_cache(streaming, serve):
-    with serve(streaming.learner) as client:
-        chat = streaming.chat(client)
+    chat = ask(streaming, serve)
     cache = [v.strip().lower() for v in chat.headers.get("cache-control", "").split(",")]
     accel = chat.headers.get("x-accel-buffering", "").strip().lower()
     if "no-cache" not in cache or accel != "no":

@@ -1,15 +1,15 @@
 """Buggy streaming apps: the mistakes learners make, each caught by the check that names it."""
 
-import shutil
-
+from grader.browser import find_chromium
 from tests.mutants import SOLUTIONS, Mutant
 
 SOLUTION = (SOLUTIONS / "streaming.py").read_text()
 ROUTE = SOLUTION[SOLUTION.index('@app.get("/chat"'):SOLUTION.index('@app.get("/", ')]
 SAFE = '"".join(f"data: {line}\\n" for line in data.split("\\n")) + "\\n"'
+DONE_FRAME = '"data: [DONE]\\n\\n"'
 NO_BUFFERING = '{"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}'
 # Without Chromium the browser check is skipped (with its reason), never failed.
-BROWSER = "failed" if shutil.which("chromium") or shutil.which("chromium-browser") else "skipped"
+BROWSER = "failed" if find_chromium() else "skipped"
 
 
 def hand_rolled(frame: str, *, done: str = "frame(DONE)", media: str = "text/event-stream",
@@ -42,14 +42,15 @@ MUTANTS = [
     Mutant("json_quoted", "streaming.frames_tokens", (
         ("            yield ServerSentEvent(raw_data=token)\n", "            yield token\n"),)),
     # With no blank lines every data line, [DONE] included, runs into one event.
-    Mutant("no_blank_line", "streaming.frames_tokens", hand_rolled('f"data: {data}\\n"', done='"data: [DONE]\\n\\n"'),
+    Mutant("no_blank_line", "streaming.frames_tokens", hand_rolled('f"data: {data}\\n"', done=DONE_FRAME),
            also=("streaming.done_last",)),
-    Mutant("no_data_prefix", "streaming.frames_tokens", hand_rolled('f"{data}\\n\\n"', done='"data: [DONE]\\n\\n"')),
-    # The stand-in DemoLLM answers instead of the grader's llm: wrong tokens as well.
+    Mutant("no_data_prefix", "streaming.frames_tokens", hand_rolled('f"{data}\\n\\n"', done=DONE_FRAME)),
+    # The stand-in DemoLLM answers instead of the grader's llm, so the tokens are wrong too,
+    # and the grader's llm (held by streaming.incremental) never gets to speak at all.
     Mutant("seam_copied_at_import", "streaming.passes_question", (
         ("async with aclosing(llm.stream(q))", "async with aclosing(ASK(q))"),
         ("llm = DemoLLM()\n", "llm = DemoLLM()\nASK = llm.stream\n")),
-        also=("streaming.frames_tokens",)),
+        also=("streaming.frames_tokens", "streaming.incremental")),
     Mutant("no_done", "streaming.done_last", (("    yield ServerSentEvent(raw_data=DONE)\n", ""),)),
     Mutant("done_first", "streaming.done_last", (
         ("    yield ServerSentEvent(raw_data=DONE)\n", ""),
@@ -77,6 +78,6 @@ MUTANTS = [
     Mutant("no_cache_headers", "streaming.no_cache", hand_rolled(SAFE, headers="None")),
     Mutant("no_page", "streaming.browser_page", (('@app.get("/", ', '@app.get("/page", '),), status=BROWSER),
     Mutant("page_shows_done", "streaming.browser_page", (
-        ('if (event.data === "[DONE]") { es.close(); return; }', 'if (event.data === "[DONE]") es.close();'),),
-        status=BROWSER),
+        ('if (event.data === "[DONE]") { es.close(); return; }',
+         'if (event.data === "[DONE]") es.close();'),), status=BROWSER),
 ]
