@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from typing import TypeVar
 
 from grader.expect import CheckFailed
@@ -25,13 +25,15 @@ BLOCKED_LOOP = ("the app's event loop seems blocked: slow synchronous work calle
 class NoAnswer(CheckFailed):
     """The app did not answer in time. A check may catch it to say more about why."""
 
-    def __init__(self, sent: str, seconds: float, note: str = BLOCKED_LOOP) -> None:
-        super().__init__(sent=sent, got=f"no answer within {seconds:g} s",
-                         expected=f"an answer within {seconds:g} s", note=note)
+    def __init__(self, sent: str, seconds: float, note: str = BLOCKED_LOOP, *,
+                 waiting_for: str = "an answer") -> None:
+        super().__init__(sent=sent, got=f"still waiting for {waiting_for} after {seconds:g} s",
+                         expected=f"{waiting_for} within {seconds:g} s", note=note)
         self.seconds = seconds
 
 
-def within(seconds: float, call: Callable[[], T], *, sent: str) -> T:
+def within(seconds: float, call: Callable[[], T], *, sent: str, note: str = BLOCKED_LOOP,
+           waiting_for: str = "an answer") -> T:
     """`call()`'s result, or `NoAnswer` if it takes longer than `seconds`.
 
     Whatever `call` raises (the learner's exceptions included) is raised here unchanged.
@@ -45,8 +47,6 @@ def within(seconds: float, call: Callable[[], T], *, sent: str) -> T:
             outcome.set_exception(exc)
 
     threading.Thread(target=run, name="docchat-deadline", daemon=True).start()
-    done = threading.Event()
-    outcome.add_done_callback(lambda _: done.set())
-    if not done.wait(seconds):
-        raise NoAnswer(sent, seconds)
+    if not wait([outcome], timeout=seconds).done:
+        raise NoAnswer(sent, seconds, note, waiting_for=waiting_for)
     return outcome.result()

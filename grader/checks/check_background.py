@@ -28,6 +28,13 @@ def uploaded(jobs, data: bytes, filename: str = "report.pdf") -> str:
     return job_id_of(jobs.upload(data, filename), sent=sent_upload(data, filename))
 
 
+def one_job(background) -> tuple[str, dict]:
+    """Upload one file and follow its job until it is done or failed (or time runs out)."""
+    with background.running() as jobs:
+        job_id = uploaded(jobs, pdf())
+        return job_id, jobs.settle([job_id])[job_id]
+
+
 def status_of(job: dict) -> str:
     return trim(repr(job.get("status")), 60)
 
@@ -62,9 +69,7 @@ def check_off_request(background):
 
 @check("background.completes")
 def check_completes(background):
-    with background.running() as jobs:
-        job_id = uploaded(jobs, pdf())
-        job = jobs.settle([job_id])[job_id]
+    job_id, job = one_job(background)
     status = job.get("status")
     if status != "done":
         fail(sent=f"an upload, then GET /jobs/{job_id} for {SETTLE_LIMIT:g} s; ingest returned at once",
@@ -98,9 +103,7 @@ def check_ingest_args(background):
 @check("background.failure_reported")
 def check_failure_reported(background):
     background.ingest.fail_always = True
-    with background.running() as jobs:
-        job_id = uploaded(jobs, pdf())
-        job = jobs.settle([job_id])[job_id]
+    job_id, job = one_job(background)
     status, error = job.get("status"), job.get("error")
     sent = f"an upload whose ingest raises IngestFailed, then GET /jobs/{job_id} for {SETTLE_LIMIT:g} s"
     if status != "failed":
@@ -150,9 +153,7 @@ def check_confirmation_after_response(background):
 @check("background.retries")
 def check_retries(background):
     background.ingest.fail_first = True
-    with background.running() as jobs:
-        job_id = uploaded(jobs, pdf())
-        job = jobs.settle([job_id])[job_id]
+    job_id, job = one_job(background)
     runs = len(background.ingest.calls_for(job_id))
     sent = f"an upload whose first ingest raises and second succeeds, then GET /jobs/{job_id}"
     if job.get("status") != "done" or runs != 2:

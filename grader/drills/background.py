@@ -14,7 +14,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +33,14 @@ GET_LIMIT = 1.0  # seconds a job lookup may take
 SETTLE_LIMIT = 3.0  # seconds a job may take to finish once ingest is free
 GATE_LIMIT = 6.0  # a held ingest lets go by itself after this, whatever happens
 SHUTDOWN_GRACE = 1.0  # how long a held ingest waits for the app to finish shutting down
+LIFESPAN_LIMIT = 3.0  # seconds the app may take to start, or to stop
 FINAL = ("done", "failed")
 BOUNDARY = "docchat-grader-form-5c1e"
 EMAIL = "ana@example.com"
+STUCK_STARTING = ("the lifespan must reach its `yield` for the app to start: start the worker "
+                  "as a task (`asyncio.create_task(...)`) instead of awaiting it")
+STUCK_STOPPING = ("after its `yield`, the lifespan should cancel the worker task before it "
+                  "waits for it: a worker waiting on an empty queue never ends by itself")
 
 
 def on_event_loop() -> bool:
@@ -226,21 +231,35 @@ class BackgroundDrill:
 
     @contextmanager
     def running(self, *, hold_through_shutdown: bool = False) -> Iterator[Jobs]:
-        """The app, started; when the check leaves it, a held ingest is let go.
+        """The app, started; when the check leaves it, a held ingest is let go, then it stops.
 
         Normally the gate opens before shutdown. With `hold_through_shutdown`, ingest stays
         held until the lifespan has finished shutting down (or SHUTDOWN_GRACE has passed), so
         a job it was running is cut off by the shutdown, as a real restart would cut it off.
+        Startup and shutdown have time limits too: a lifespan that awaits its worker never
+        gets past its `yield`, or never finishes.
         """
-        with self.serve(self.learner) as client:
-            try:
-                yield Jobs(client, self.ingest, self.timeline)
-            finally:
-                if hold_through_shutdown:
-                    threading.Thread(target=self._release_after_shutdown, args=(client,),
-                                     name="docchat-release", daemon=True).start()
-                else:
-                    self.ingest.release()
+        app = ExitStack()
+        client = within(LIFESPAN_LIMIT, lambda: app.enter_context(self.serve(self.learner)),
+                        sent="starting the app (lifespan startup)", note=STUCK_STARTING,
+                        waiting_for="the startup to finish")
+        try:
+            yield Jobs(client, self.ingest, self.timeline)
+        except BaseException:
+            self._let_go(client, hold_through_shutdown)
+            with suppress(Exception):  # the check's own failure says more than a slow shutdown
+                within(LIFESPAN_LIMIT, app.close, sent="stopping the app", note=STUCK_STOPPING)
+            raise
+        self._let_go(client, hold_through_shutdown)
+        within(LIFESPAN_LIMIT, app.close, sent="stopping the app (lifespan shutdown)",
+               note=STUCK_STOPPING, waiting_for="the shutdown to finish")
+
+    def _let_go(self, client: GraderClient, after_shutdown: bool) -> None:
+        if after_shutdown:
+            threading.Thread(target=self._release_after_shutdown, args=(client,),
+                             name="docchat-release", daemon=True).start()
+        else:
+            self.ingest.release()
 
     def _release_after_shutdown(self, client: GraderClient) -> None:
         wait_futures([client.task], timeout=SHUTDOWN_GRACE)  # the lifespan has returned
