@@ -27,7 +27,6 @@ from grader import sse
 from grader.asgi import Disconnect, Exchange, drive
 from grader.browser import Chromium
 from grader.learner import Learner
-from grader.live_server import serving
 from grader.session import session_of
 
 QUESTION = "What is DocChat?"
@@ -281,6 +280,8 @@ def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, s
     A page that does not start on its own is given the question the way a user would: typed
     into its first text field and submitted.
     """
+    from grader.live_server import serving  # uvicorn: imported only by the check that needs it
+
     deadline = time.monotonic() + seconds
     answer = "".join(llm.tokens)
     with serving(learner.app) as live, Chromium(executable, profile, deadline=deadline) as browser:
