@@ -17,10 +17,11 @@ USAGE = ("docchat-grade [PATH] [--watch] [--drill NAME] [--format FORMAT] | docc
          "docchat-grade hint CHECK_ID")
 
 # subcommand -> module with `main(argv: list[str]) -> int`
-SUBCOMMANDS: dict[str, str] = {"hint": "grader.hints"}
+SUBCOMMANDS: dict[str, str] = {"hint": "grader.hints", "batch": "grader.batch"}
 
 # --format name -> module with `render(report) -> str`
-FORMATS: dict[str, str] = {"text": "grader.text", "json": "grader.report"}
+FORMATS: dict[str, str] = {"text": "grader.text", "json": "grader.report", "junit": "grader.junit",
+                           "gradescope": "grader.gradescope"}
 
 
 def parser() -> argparse.ArgumentParser:

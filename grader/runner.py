@@ -13,11 +13,11 @@ import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from grader import manifest, sandbox
 from grader.channel import Lines
@@ -50,6 +50,7 @@ class Attempt:
     timed_out: str | None = None  # "import", "check" or "run"
     exit_status: str = ""
     stderr: bytes = b""
+    pytest_exit: int | None = None
 
 
 def _exit_status(code: int | None) -> str:
@@ -65,20 +66,25 @@ def _exit_status(code: int | None) -> str:
 
 
 def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch: Path,
-              extra_checks: list[Path], deadline: float) -> Attempt:
+              extra_checks: list[Path], deadline: float, launcher: Launcher) -> Attempt:
     attempt = Attempt()
     token = sandbox.new_token()
     read_fd, write_fd = os.pipe()
-    cmd = [sys.executable, "-m", "grader.child", "--target", str(target), "--drill", drill,
-           "--channel", str(write_fd), "--scratch", str(scratch), "--only", ",".join(only)]
+    args = ["--target", str(target), "--drill", drill, "--scratch", str(scratch),
+            "--only", ",".join(only)]
     for extra in extra_checks:
-        cmd += ["--checks", str(extra)]
+        args += ["--checks", str(extra)]
     started = time.monotonic()
-    proc = sandbox.spawn(cmd, token=token, cwd=scratch, pass_fds=(write_fd,),
-                         memory_mb=limits.memory_mb, file_mb=limits.file_mb,
-                         extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
-                                    "PYTHONPATH": _grader_root()})
-    os.close(write_fd)
+    try:
+        proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
+                              memory_mb=limits.memory_mb, file_mb=limits.file_mb,
+                              extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
+                                         "PYTHONPATH": sandbox.grader_root()})
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
     lines = Lines()
     selector = selectors.DefaultSelector()
     selector.register(read_fd, selectors.EVENT_READ, "channel")
@@ -124,7 +130,7 @@ def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch
                         attempt.results[record["id"]] = record
                         attempt.running = None
                     elif event == "done":
-                        attempt.done = True
+                        attempt.done, attempt.pytest_exit = True, record.get("pytest_exit")
                 if attempt.plan is not None and _all_reported(attempt, only):
                     attempt.done = True  # nothing left to learn from this process
             if attempt.done:
@@ -149,41 +155,47 @@ def _all_reported(attempt: Attempt, only: list[str]) -> bool:
     return all(check_id in attempt.results for check_id in wanted)
 
 
-def _grader_root() -> str:
-    return str(Path(__file__).resolve().parent.parent)
-
-
 def _result(meta: dict, status: str, message: str, duration: float = 0.0) -> CheckResult:
     return CheckResult(id=meta["id"], level=meta["level"], title=meta["title"], status=status,
                        message=message, hint=meta.get("hint", ""), duration_s=round(duration, 3))
 
 
-def _planned(drill: str) -> list[dict]:
+def planned(drill: str) -> list[dict]:
     return [{"id": c.id, "level": c.level, "title": c.title, "hint": c.hint}
             for c in manifest.load().drill(drill).checks]
 
 
 def grade(target: Path, drill: str, *, limits: Limits = Limits(),
-          extra_checks: list[Path] = (), shown_as: str | None = None) -> Report:
-    """Grade one drill file. The learner's code runs only in child processes."""
+          extra_checks: list[Path] = (), shown_as: str | None = None,
+          launcher: Launcher | None = None, plan: list[dict] | None = None) -> Report:
+    """Grade one drill file. The learner's code runs only in child processes.
+
+    `launcher` starts each grading process (default: a fresh `python -m grader.child`;
+    batch grading passes a warm grader.forkserver.ForkServer). `plan` is the drill's list of
+    checks (id, level, title, hint) to report when a module cannot even list them, for
+    example because importing it hangs; by default, the manifest's checks.
+    """
+    launcher = launcher or sandbox.ExecLauncher()
+    fallback = plan or planned(drill)
+    plan = None
     sandbox.become_subreaper()
     target = target.resolve()
     report = Report(drill=drill, target=shown_as or str(target))
     scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
     deadline = time.monotonic() + limits.run_s
-    plan: list[dict] | None = None
     results: dict[str, CheckResult] = {}
     hangs = 0
     try:
         while True:
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
-            attempt = _run_once(target, drill, todo, limits, scratch, list(extra_checks), deadline)
+            attempt = _run_once(target, drill, todo, limits, scratch, list(extra_checks), deadline,
+                                launcher)
             if attempt.fatal:
                 report.error = attempt.fatal
-                plan = plan or _planned(drill)
+                plan = plan or attempt.plan or fallback
                 break
             if attempt.plan is None:
-                plan = plan or _planned(drill)
+                plan = plan or fallback
                 report.error = _why_no_plan(attempt, target, limits)
                 break
             plan = plan or attempt.plan
@@ -227,6 +239,34 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def list_checks(drill: str, *, extra_checks: list[Path] = (), limits: Limits = Limits(),
+                launcher: Launcher | None = None) -> list[dict]:
+    """The checks a grade of `drill` runs (id, level, title, hint), hidden ones included.
+
+    Collects them in a grading process, against a minimal app, running none of them.
+    Raises GraderBroke when a check file cannot be collected.
+    """
+    sandbox.become_subreaper()
+    scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
+    try:
+        stub = scratch / f"{drill}.py"
+        stub.write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+        attempt = _run_once(stub, drill, [NO_CHECK], limits, scratch, list(extra_checks),
+                            time.monotonic() + limits.run_s, launcher or sandbox.ExecLauncher())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if attempt.plan is None or attempt.pytest_exit not in PYTEST_NOTHING_RAN:
+        files = ", ".join(str(p) for p in extra_checks) or "the built-in checks"
+        raise GraderBroke(f"could not collect the {drill} checks from {files} "
+                          f"(pytest exit code {attempt.pytest_exit}, {attempt.exit_status}): "
+                          "does `python -m pytest --collect-only` on them report an error?")
+    return attempt.plan
+
+
+NO_CHECK = "-"  # an id no check has: `--only` it to collect without running anything
+PYTEST_NOTHING_RAN = (0, 5)  # pytest's OK and NO_TESTS_COLLECTED
+
+
 def _why_no_plan(attempt: Attempt, target: Path, limits: Limits) -> str:
     if attempt.timed_out == "import":
         return (f"importing {target.name} took longer than {limits.import_s:g} s: does it run a "
@@ -239,6 +279,13 @@ def _why_no_plan(attempt: Attempt, target: Path, limits: Limits) -> str:
     tail = attempt.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
     raise GraderBroke("the grading process ended before it listed the checks "
                       f"({attempt.exit_status}): " + " | ".join(tail))
+
+
+class Launcher(Protocol):
+    """Starts a grading process: see sandbox.ExecLauncher."""
+
+    def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
+              file_mb: int, extra_env: dict[str, str]) -> sandbox.Spawned: ...
 
 
 class GraderBroke(RuntimeError):

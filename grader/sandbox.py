@@ -52,16 +52,54 @@ def limiter(memory_mb: int, file_mb: int):
     return apply
 
 
-def spawn(cmd: list[str], *, token: str, cwd: Path, pass_fds: tuple[int, ...],
-          memory_mb: int, file_mb: int, extra_env: dict[str, str]) -> subprocess.Popen:
+def grader_root() -> str:
+    """The folder that holds the `grader` package, for the grading process's PYTHONPATH."""
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def child_env(token: str | None, extra_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a grading process: ours, minus pytest's, plus the run's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env.update(extra_env)
-    env.update({TOKEN_VAR: token, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1",
+    env.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1",
                 "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})
-    return subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, pass_fds=pass_fds, start_new_session=True,
+    if token is not None:
+        env[TOKEN_VAR] = token
+    return env
+
+
+class Spawned(subprocess.Popen):
+    """A started grading process; `kill_group` ends it and its process group."""
+
+    def kill_group(self) -> None:
+        for kill in (lambda: os.killpg(self.pid, signal.SIGKILL), self.kill):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
+
+
+def spawn(cmd: list[str], *, token: str, cwd: Path, pass_fds: tuple[int, ...],
+          memory_mb: int, file_mb: int, extra_env: dict[str, str]) -> Spawned:
+    return Spawned(
+        cmd, cwd=cwd, env=child_env(token, extra_env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds, start_new_session=True,
         preexec_fn=limiter(memory_mb, file_mb))
+
+
+class ExecLauncher:
+    """Starts each grading process from scratch: `python -m grader.child ARGS`.
+
+    The launcher interface (also grader/forkserver.py's `ForkServer`): `start(args, ...)`
+    returns a process with `pid`, `stdout`, `stderr`, `poll()`, `wait(timeout)` and
+    `kill_group()`, whose report channel is the inherited descriptor `channel_fd`.
+    """
+
+    def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
+              file_mb: int, extra_env: dict[str, str]) -> Spawned:
+        cmd = [sys.executable, "-m", "grader.child", *args, "--channel", str(channel_fd)]
+        return spawn(cmd, token=token, cwd=cwd, pass_fds=(channel_fd,), memory_mb=memory_mb,
+                     file_mb=file_mb, extra_env=extra_env)
 
 
 def _carrying(token: str) -> list[int]:
@@ -81,13 +119,9 @@ def _carrying(token: str) -> list[int]:
     return found
 
 
-def end_everything(proc: subprocess.Popen, token: str) -> None:
+def end_everything(proc: Spawned, token: str) -> None:
     """Kill the grading process, its group and every process that carries the run's token."""
-    for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
-        try:
-            target()
-        except (ProcessLookupError, PermissionError, OSError):
-            pass
+    proc.kill_group()
     proc.wait()
     for _ in range(3):
         leftovers = _carrying(token)

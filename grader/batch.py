@@ -1,0 +1,346 @@
+"""`docchat-grade batch`: grade a whole cohort, for instructors, CI and grading platforms.
+
+Each immediate subfolder of SUBMISSIONS_DIR is a learner (its name is the learner id) holding
+`drills/<drill>.py` files; OUT_DIR receives the files DRILLS.md "Instructor mode" names (see
+docs/instructors.md). Grades run `--jobs` at a time. Each lane owns a warm fork server
+(grader/forkserver.py), so the learner's code only ever runs in a forked grading process,
+watched and limited by grader/runner.py exactly as a single `docchat-grade PATH` is; this
+process schedules, saves and writes. Every grade is saved the moment it finishes
+(grader/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
+or what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, TextIO
+
+from grader import cohort as outputs
+from grader import github, gradescope, junit, manifest, resume, runner
+from grader.atomic import write_atomic
+from grader.batchprogress import Progress
+from grader.forkserver import ForkServer, Stopped
+from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE
+from grader.runner import GraderBroke, Limits
+
+USAGE = ("docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR [--jobs N] [--drills a,b] "
+         "[--checks EXTRA_DIR] [--timeout S] [--memory-mb N]")
+EXIT_INTERRUPTED = 130
+# A grading process's scratch folder (and the random suffixes of the folders in it) differ
+# on every run; reports name them as <scratch>/<folder>.
+SCRATCH = re.compile(r"(?:/[^\s'\"`/]+)*/docchat-grade-[A-Za-z0-9_]+")
+SCRATCH_SUFFIX = re.compile(r"(<scratch>/[^\s'\"`/]*?)-[A-Za-z0-9_]{8}(?=[/\s'\"`]|$)")
+
+
+class Usage(Exception):
+    """The command cannot be carried out as asked (exit code 2)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the grades finished so far are saved."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One learner's drill file, to grade or to take from a previous run."""
+
+    learner: str
+    drill: str
+    path: Path
+    target: str  # as the reports show it: relative to SUBMISSIONS_DIR
+    key: str | None  # the resume key; None when the file is missing
+
+
+@dataclass
+class Outcome:
+    report: dict
+    seconds: float
+    broke: str | None = None  # the grader itself failed: not saved, so a re-run tries again
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="docchat-grade batch", usage=USAGE,
+        description="Grade every learner's drills: gradebook.csv, results.json, feedback/, cohort.md, "
+                    "junit.xml, gradescope/ and run.json in OUT_DIR. Re-run with the same OUT_DIR to "
+                    "resume: only new or changed drill files are graded again.",
+        epilog="Exit codes: 0 every learner passed every drill; 1 some did not; 2 usage error; "
+               "3 the grader itself broke; 130 interrupted (re-run to resume).")
+    p.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="one folder per learner, each with drills/")
+    p.add_argument("--out", required=True, metavar="OUT_DIR", help="where the results go")
+    p.add_argument("--jobs", type=int, default=default_jobs(), metavar="N",
+                   help=f"grading processes at a time (default: the number of cores, {default_jobs()})")
+    p.add_argument("--drills", metavar="a,b", help="grade only these drills (default: all, in course order)")
+    p.add_argument("--checks", metavar="EXTRA_DIR", help="also run the check_*.py files in EXTRA_DIR (hidden checks)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="time limit for each check (default 10)")
+    p.add_argument("--memory-mb", type=int, default=1024, metavar="N",
+                   help="memory limit for the learner's code, in MiB (default 1024)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else 0
+    try:
+        batch = Batch.from_args(args)
+        batch.argv = argv
+        return batch.run()
+    except Usage as exc:
+        print(f"docchat-grade batch: {exc}\nusage: {USAGE}", file=sys.stderr)
+        return EXIT_USAGE
+    except Interrupted as exc:
+        print(f"\ndocchat-grade batch: interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except GraderBroke as exc:
+        print(f"docchat-grade batch: the grader itself broke: {exc}", file=sys.stderr)
+        return EXIT_GRADER_BROKE
+
+
+def hidden_check_files(folder: str | None) -> list[Path]:
+    """The instructor's check_*.py files; a syntax error is reported here, not once per learner."""
+    if folder is None:
+        return []
+    root = Path(folder)
+    if not root.is_dir():
+        raise Usage(f"--checks {folder}: no such folder")
+    files = sorted(p.resolve() for p in root.glob("check_*.py"))
+    if not files:
+        raise Usage(f"--checks {folder}: no check_*.py files in it")
+    for path in files:
+        try:
+            compile(path.read_bytes(), str(path), "exec")
+        except SyntaxError as exc:
+            raise Usage(f"--checks: {path.name} has a syntax error on line {exc.lineno}: {exc.msg}") from exc
+    return files
+
+
+class Batch:
+    def __init__(self, submissions: Path, out: Path, drills: list[str], extra_checks: list[Path],
+                 jobs: int, limits: Limits, stream: TextIO | None = None) -> None:
+        self.submissions, self.out = submissions.resolve(), out.resolve()
+        self.drills, self.extra_checks, self.jobs, self.limits = drills, extra_checks, jobs, limits
+        self.stream = stream or sys.stderr
+        self.store = resume.Store(self.out)
+        self.config = resume.fingerprint(extra_checks, {"check_s": limits.check_s,
+                                                         "memory_mb": limits.memory_mb})
+        self.plans: dict[str, list[dict]] = {}
+        self.argv: list[str] = []
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Batch:
+        submissions = Path(args.submissions)
+        if not submissions.is_dir():
+            raise Usage(f"no such folder: {args.submissions}")
+        known = manifest.load().names
+        drills = known
+        if args.drills:
+            asked = [d.strip() for d in args.drills.split(",") if d.strip()]
+            unknown = [d for d in asked if d not in known]
+            if unknown or not asked:
+                raise Usage(f"unknown drill {', '.join(unknown) or '(none given)'}: choose from {', '.join(known)}")
+            drills = [d for d in known if d in asked]
+        if args.jobs < 1:
+            raise Usage("--jobs must be at least 1")
+        return cls(submissions, Path(args.out), drills, hidden_check_files(args.checks), args.jobs,
+                   Limits(check_s=args.timeout, memory_mb=args.memory_mb))
+
+    # -- what to grade ----------------------------------------------------------------------
+
+    def learners(self) -> list[str]:
+        found = sorted(p.name for p in self.submissions.iterdir()
+                       if p.is_dir() and not p.name.startswith(".") and p.resolve() != self.out)
+        if not found:
+            raise Usage(f"no learner folders in {self.submissions}: it should hold one folder per learner")
+        return found
+
+    def job(self, learner: str, drill: str) -> Job:
+        path = self.submissions / learner / "drills" / f"{drill}.py"
+        key = resume.file_key(path, self.config) if path.is_file() else None
+        return Job(learner, drill, path, f"{learner}/drills/{drill}.py", key)
+
+    def load_plans(self, server: ForkServer) -> None:
+        """Each drill's checks; with hidden checks, asked of a grading process (they are code)."""
+        for drill in self.drills:
+            self.plans[drill] = (runner.list_checks(drill, extra_checks=self.extra_checks,
+                                                    limits=self.limits, launcher=server)
+                                 if self.extra_checks else runner.planned(drill))
+
+    # -- grading ----------------------------------------------------------------------------
+
+    def normalize(self, document: dict) -> dict:
+        """The report without what differs from run to run: absolute paths, scratch folders."""
+        def clean(text: str) -> str:
+            text = text.replace(str(self.submissions) + os.sep, "")
+            text = SCRATCH.sub("<scratch>", text)
+            return SCRATCH_SUFFIX.sub(r"\1", text)
+
+        return {**document, "error": clean(document["error"]) if document["error"] else None,
+                "checks": [{**c, "message": clean(c["message"])} for c in document["checks"]]}
+
+    def grade(self, job: Job, server: ForkServer) -> Outcome:
+        started = time.monotonic()
+        try:
+            report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
+                                  shown_as=job.target, launcher=server, plan=self.plans[job.drill])
+        except GraderBroke as exc:
+            why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
+            return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
+                           time.monotonic() - started, broke=str(exc))
+        broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
+        return Outcome(self.normalize(report.document()), time.monotonic() - started, broke)
+
+    def grade_all(self, todo: list[Job], servers: list[ForkServer],
+                  finished: Callable[[Job, Outcome], None]) -> None:
+        """Grade `todo` in `len(servers)` lanes; `finished` runs here, in this thread, per grade."""
+        waiting: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        for job in todo:
+            waiting.put(job)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def lane(server: ForkServer) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        job = waiting.get_nowait()
+                    except queue.Empty:
+                        return
+                    done.put((job, self.grade(job, server)))
+            except Stopped:
+                return
+            except BaseException as exc:  # a bug here: surface it in the main thread
+                done.put((None, exc))
+
+        lanes = [threading.Thread(target=lane, args=(s,), daemon=True, name=f"docchat-lane-{i}")
+                 for i, s in enumerate(servers[:max(1, min(len(servers), len(todo)))])]
+        for thread in lanes:
+            thread.start()
+        left = len(todo)
+        try:
+            while left:
+                try:
+                    job, outcome = done.get(timeout=0.5)
+                except queue.Empty:
+                    if not any(t.is_alive() for t in lanes):
+                        raise RuntimeError("every grading lane stopped with grades still to do")
+                    continue
+                if job is None:
+                    raise outcome
+                left -= 1
+                finished(job, outcome)
+        except KeyboardInterrupt:
+            stop.set()
+            for server in servers:
+                server.stop()
+            for thread in lanes:
+                thread.join(timeout=5)
+            raise Interrupted(f"{len(todo) - left} of {len(todo)} grades finished this run and are saved "
+                              f"in {self.out}; run the same command again to grade the rest") from None
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        started_at, started = datetime.now(timezone.utc), time.monotonic()
+        learners = self.learners()
+        self.store.keep_only(set(learners))
+        servers = [ForkServer() for _ in range(self.jobs)]
+        try:
+            self.load_plans(servers[0])
+            cohort = outputs.Cohort(self.drills, self.plans, {learner: {} for learner in learners})
+            jobs = [self.job(learner, drill) for learner in learners for drill in self.drills]
+            progress = Progress(self.stream, {learner: len(self.drills) for learner in learners}, self.drills)
+            timings: dict[str, dict[str, dict]] = {learner: {} for learner in learners}
+            broke: list[str] = []
+
+            def finished(job: Job, outcome: Outcome, reused: bool = False) -> None:
+                if job.key and not outcome.broke and not reused:
+                    self.store.put(job.learner, job.drill, job.key,
+                                   {"report": outcome.report, "seconds": outcome.seconds})
+                if outcome.broke:
+                    broke.append(f"{job.target}: {outcome.broke}")
+                cohort.reports[job.learner][job.drill] = outcome.report
+                timings[job.learner][job.drill] = {
+                    "seconds": round(outcome.seconds, 3), "reused": reused,
+                    "checks": {c["id"]: c["duration_s"] for c in outcome.report["checks"]}}
+                progress.finished(job.learner, outcome.report, reused)
+
+            todo = []
+            for job in jobs:
+                saved = self.store.get(job.learner, job.drill, job.key) if job.key else None
+                if job.key is None:
+                    finished(job, Outcome(outputs.unrun_document(
+                        job.drill, job.target, self.plans[job.drill], outputs.MISSING,
+                        f"{job.target} is missing from this submission"), 0.0), reused=True)
+                elif saved is not None:
+                    finished(job, Outcome(saved["report"], saved["seconds"]), reused=True)
+                else:
+                    todo.append(job)
+            missing = sum(job.key is None for job in jobs)
+            progress.say(f"docchat-grade batch: {len(learners)} learners x {len(self.drills)} drills "
+                         f"({', '.join(self.drills)}): {len(todo)} to grade with {self.jobs} jobs, "
+                         f"{len(jobs) - len(todo) - missing} unchanged since the last run, {missing} missing")
+            self.grade_all(todo, servers, finished)
+        finally:
+            for server in servers:
+                server.close()
+        elapsed = time.monotonic() - started
+        self.write(cohort, {
+            "started": started_at.isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": round(elapsed, 3), "command": ["docchat-grade", "batch", *self.argv],
+            "submissions": str(self.submissions), "out": str(self.out), "jobs": self.jobs,
+            "drills": self.drills, "hidden_checks": [str(p) for p in self.extra_checks],
+            "limits": {"check_s": self.limits.check_s, "memory_mb": self.limits.memory_mb},
+            "versions": resume.versions(),
+            "grades": {"total": len(jobs), "graded": len(todo), "missing": missing,
+                       "reused": len(jobs) - len(todo) - missing},
+            "grader_broke": broke, "timings": timings})
+        if github.active():
+            github.annotate(cohort, {(j.learner, j.drill): j.path for j in jobs}, sys.stdout)
+            github.write_summary(cohort)
+        statuses = [outputs.learner_status(cohort.of(learner)) for learner in learners]
+        print(f"docchat-grade batch: graded {len(todo)} drill files in {elapsed:.1f} s; "
+              + ", ".join(f"{statuses.count(s)} {s}" for s in outputs.LEARNER_STATUSES)
+              + f"; results in {self.out}")
+        if broke:
+            print("docchat-grade batch: the grader itself broke on:\n  " + "\n  ".join(broke), file=sys.stderr)
+            return EXIT_GRADER_BROKE
+        return EXIT_PASSED if all(s == "passed" for s in statuses) else EXIT_FAILED
+
+    def write(self, cohort: outputs.Cohort, run: dict) -> None:
+        out = self.out
+        learners = cohort.learners
+        write_atomic(out / "gradebook.csv", outputs.gradebook_csv(cohort))
+        write_atomic(out / "results.json", outputs.results_json(cohort))
+        write_atomic(out / "cohort.md", outputs.cohort_md(cohort))
+        write_atomic(out / "junit.xml", junit.document_xml(
+            [junit.suite(cohort.reports[learner][drill], f"{learner}/{drill}", f"{learner}.{drill}")
+             for learner in learners for drill in cohort.drills]))
+        for learner in learners:
+            write_atomic(out / "feedback" / f"{learner}.md", outputs.feedback_md(learner, cohort.of(learner)))
+            write_atomic(out / "gradescope" / f"{learner}.json",
+                         json.dumps(gradescope.results(cohort.of(learner)), indent=2, ensure_ascii=False) + "\n")
+        for folder, suffix in (("feedback", ".md"), ("gradescope", ".json")):
+            for stale in (out / folder).glob(f"*{suffix}"):
+                if stale.stem not in cohort.reports:
+                    stale.unlink()
+        write_atomic(out / "run.json", json.dumps(run, indent=2) + "\n")

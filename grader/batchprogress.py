@@ -1,0 +1,68 @@
+"""What a batch run shows while it works, on stderr: a progress bar on a terminal, else a line per learner."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from grader.cohort import learner_status, totals
+
+BAR = 28
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class Progress:
+    """Counts finished grades; reports a learner once all their drills are in."""
+
+    def __init__(self, stream: TextIO, learners: dict[str, int], drills: list[str]) -> None:
+        self.stream, self.drills = stream, drills
+        self.total = sum(learners.values())
+        self.tty = stream.isatty()
+        self.waiting = dict(learners)  # learner -> grades still to come
+        self.reports: dict[str, list[dict]] = {learner: [] for learner in learners}
+        self.done = 0
+        self.learners_done = 0
+        self.started = time.monotonic()
+        self.unicode = (getattr(stream, "encoding", None) or "").lower().startswith("utf")
+
+    def say(self, line: str) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K")
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finished(self, learner: str, report: dict, reused: bool = False) -> None:
+        self.done += 1
+        self.reports[learner].append(report)
+        self.waiting[learner] -= 1
+        if self.waiting[learner] == 0:
+            self.learners_done += 1
+            if not self.tty:
+                self._learner_line(learner, reused)
+        if self.tty:
+            self._bar(learner, report)
+
+    def _learner_line(self, learner: str, reused: bool) -> None:
+        reports = sorted(self.reports[learner], key=lambda r: self.drills.index(r["drill"]))
+        score, most = totals(reports)
+        drills = ", ".join(f"{r['drill']} {r['score']}/{r['max_score']}" for r in reports)
+        width = len(str(len(self.waiting)))
+        self.say(f"[{self.learners_done:>{width}}/{len(self.waiting)}] {learner}: {score}/{most} "
+                 f"{learner_status(reports)} ({drills})" + (" (unchanged)" if reused else ""))
+
+    def _bar(self, learner: str, report: dict) -> None:
+        filled = BAR * self.done // max(self.total, 1)
+        full, empty = ("█", "░") if self.unicode else ("#", ".")
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = f" · ETA {_clock((self.total - self.done) / rate)}" if 0 < self.done < self.total and rate else ""
+        self.stream.write(f"\r\x1b[2K[{full * filled}{empty * (BAR - filled)}] {self.done}/{self.total} grades"
+                          f" · {self.learners_done}/{len(self.waiting)} learners · {_clock(elapsed)}{eta}"
+                          f" · {learner} {report['drill']} {report['status']}")
+        if self.done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,357 @@
+"""A warm fork server: grading processes without paying for the imports every time.
+
+`python -m grader.child` spends most of a short grade importing FastAPI, starlette's
+TestClient and pytest. A fork server is a single-threaded process that imports them once,
+then forks a fresh grading process per request. The forked process does what a freshly
+started one does (new session, rlimits, its own stdout/stderr/report pipes, the run's
+environment) and then runs `grader.child.main`; the learner's code only ever runs there.
+
+The parent side (`ForkServer.start`) returns a `ForkedProcess` with the small part of
+`subprocess.Popen` that grader/runner.py uses, so the runner watches it exactly as it
+watches a started process. The server handles one grading process at a time; it is a child
+subreaper, and when a grading process ends it kills whatever that process left behind.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from grader import sandbox
+
+# Imported before forking. A module missing here still works; it is just imported per grade.
+WARM_MODULES = (
+    "asyncio", "sqlite3", "json", "uuid", "email.parser", "tracemalloc", "concurrent.futures",
+    "pydantic", "pydantic.v1", "fastapi", "fastapi.testclient", "fastapi.responses",
+    "fastapi.security", "fastapi.staticfiles", "starlette.testclient", "starlette.background",
+    "anyio", "anyio._backends._asyncio", "anyio.from_thread", "python_multipart", "multipart",
+    "httpx2", "pytest", "_pytest.config", "grader.child", "grader.plugin", "grader.fixtures",
+)
+MESSAGE_MAX = 1 << 20
+
+
+# -- the parent's side ------------------------------------------------------------------
+
+
+class ForkServer:
+    """A warm process that forks grading processes; one grading process at a time."""
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._server: subprocess.Popen | None = None
+        self._stopped = False
+
+    def _ensure_running(self) -> socket.socket:
+        if self._stopped:
+            raise Stopped("the fork server was stopped")
+        if self._sock is not None and self._server.poll() is None:
+            return self._sock
+        self.close()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = sandbox.child_env(None, {"PYTHONPATH": sandbox.grader_root()})
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), env=env, cwd="/", stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self._sock = ours
+        if _receive(ours).get("event") != "warm":
+            self.close()
+            raise RuntimeError("the grader's fork server did not start")
+        return ours
+
+    def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
+              file_mb: int, extra_env: dict[str, str]) -> ForkedProcess:
+        """Fork a grading process running `grader.child` with `args` (see sandbox.ExecLauncher)."""
+        sock = self._ensure_running()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, extra_env),
+                   "memory_mb": memory_mb, "file_mb": file_mb}
+        try:
+            socket.send_fds(sock, [json.dumps(request).encode()], [out_w, err_w, channel_fd])
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        reply = _receive(sock)
+        while "exit" in reply:  # left over from a grading process nobody waited for
+            reply = _receive(sock)
+        if "pid" not in reply:
+            os.close(out_r)
+            os.close(err_r)
+            raise RuntimeError(f"the grader's fork server could not start a grading process: {reply}")
+        return ForkedProcess(sock, reply["pid"], open(out_r, "rb", buffering=0),
+                             open(err_r, "rb", buffering=0))
+
+    def stop(self) -> None:
+        """From any thread: end the running grading process; start no other one."""
+        self._stopped = True
+        server = self._server
+        if server is not None and server.poll() is None:
+            server.terminate()
+
+    def close(self) -> None:
+        """Stop the server; it kills any grading process still running as it goes."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._server is not None:
+            try:
+                self._server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
+            self._server = None
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Stopped(RuntimeError):
+    """The fork server was stopped (the batch run is being interrupted)."""
+
+
+class ForkedProcess:
+    """The part of `subprocess.Popen` the runner uses, for a process the server forked."""
+
+    def __init__(self, sock: socket.socket, pid: int, stdout: Any, stderr: Any) -> None:
+        self._sock, self.pid, self.stdout, self.stderr = sock, pid, stdout, stderr
+        self.returncode: int | None = None
+
+    def _take(self, timeout: float | None) -> None:
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if ready and self.returncode is None:
+            message = _receive(self._sock)
+            # an empty message: the server itself died, and took its child with it
+            self.returncode = message.get("exit", -signal.SIGKILL)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._take(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired("grading process", timeout)
+            self._take(left)
+        return self.returncode
+
+    def kill_group(self) -> None:
+        """Ask the server to kill the process and its group (it alone knows the pid is still its)."""
+        if self.returncode is None:
+            try:
+                self._sock.send(json.dumps({"cmd": "kill"}).encode())
+            except OSError:
+                pass
+
+
+def _receive(sock: socket.socket) -> dict:
+    try:
+        data = sock.recv(MESSAGE_MAX)
+    except OSError:
+        return {}
+    return json.loads(data) if data else {}
+
+
+# -- the server's side ------------------------------------------------------------------
+
+
+def warm() -> None:
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in WARM_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+        import _pytest.config as pytest_config
+        for plugin in pytest_config.default_plugins:
+            try:
+                importlib.import_module(f"_pytest.{plugin}")
+            except Exception:
+                pass
+    # Everything imported so far lives as long as the server: keep it out of every future
+    # garbage collection (cheaper collections in the children, and fewer copied pages).
+    gc.collect()
+    gc.freeze()
+
+
+def serve(sock: socket.socket) -> None:
+    sandbox.become_subreaper()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides: EOF on `sock` or SIGTERM
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    terminated = []
+    signal.signal(signal.SIGTERM, lambda *_: terminated.append(True))
+    active: int | None = None
+    _send(sock, {"event": "warm"})
+    while True:
+        ready, _, _ = select.select([sock, wake_r], [], [])
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        active = _reap(sock, active)
+        if terminated:
+            data, fds = b"", []
+        elif sock not in ready:
+            continue
+        else:
+            try:
+                data, fds, _, _ = socket.recv_fds(sock, MESSAGE_MAX, 3)
+            except ConnectionResetError:
+                data, fds = b"", []
+        if not data:  # the parent is gone, or stops us: end everything and stop
+            _kill(active)
+            _end_orphans()
+            return
+        request = json.loads(data)
+        if request["cmd"] == "spawn":
+            pid = _fork(request, fds, close=(sock.fileno(), wake_r, wake_w))
+            for fd in fds:
+                os.close(fd)
+            active = pid if pid else None
+            _send(sock, {"pid": pid} if pid else {"error": "fork failed"})
+        elif request["cmd"] == "kill":
+            _kill(active)
+
+
+def _send(sock: socket.socket, message: dict) -> None:
+    try:
+        sock.send(json.dumps(message).encode())
+    except OSError:
+        pass  # the parent is gone: the next read of `sock` says so
+
+
+def _reap(sock: socket.socket, active: int | None) -> int | None:
+    """Collect ended children; when the grading process has ended, clean up and report it."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return active
+        if pid == 0:
+            return active
+        if pid == active:
+            _end_orphans()
+            _send(sock, {"exit": os.waitstatus_to_exitcode(status)})
+            active = None
+
+
+def _kill(pid: int | None) -> None:
+    if pid is None:
+        return
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except OSError:
+            pass
+
+
+def _children() -> list[int]:
+    me, found = str(os.getpid()), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # the fields after the command name, which may itself hold spaces and parentheses
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[1] == me:
+                found.append(int(entry.name))
+    return found
+
+
+def _end_orphans() -> None:
+    """Kill every process the grading process left behind: as a subreaper, they are ours."""
+    for _ in range(50):
+        left = _children()
+        if not left:
+            return
+        for pid in left:
+            _kill(pid)
+        for pid in left:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _fork(request: dict, fds: list[int], close: tuple[int, ...]) -> int | None:
+    """Fork the grading process; return its pid once it is in its own session."""
+    ready_r, ready_w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(ready_r)
+        os.close(ready_w)
+        return None
+    if pid == 0:
+        os.close(ready_r)
+        _become_grading_process(request, fds, close, ready_w)
+    os.close(ready_w)
+    os.read(ready_r, 1)  # the child is in its own session (or dead): safe to report its pid
+    os.close(ready_r)
+    return pid
+
+
+def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...], ready: int) -> None:
+    code = 70
+    try:
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for fd in close:
+            os.close(fd)
+        os.setsid()
+        sandbox.limiter(request["memory_mb"], request["file_mb"])()
+        out, err, channel = fds
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        for fd, target in ((devnull, 0), (out, 1), (err, 2)):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["grader.child", *request["args"]]
+        sys.path[0] = request["cwd"]  # as for `python -m grader.child` started in cwd
+        os.write(ready, b"1")
+        os.close(ready)
+        from grader import child
+
+        code = child.main([*request["args"], "--channel", str(channel)])
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code if isinstance(code, int) else 70)
+
+
+def main(argv: list[str]) -> int:
+    sock = socket.socket(fileno=int(argv[0]))
+    warm()
+    serve(sock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

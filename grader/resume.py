@@ -1,0 +1,75 @@
+"""What lets an interrupted batch run pick up where it stopped.
+
+Each finished grade is saved at once, atomically, under `OUT_DIR/.state/<learner>/<drill>.json`
+with the key it was graded under: a hash of the drill file's bytes and of everything else
+that decides the verdict (the grader's own code, the hidden checks, the limits, library
+versions). A later run with the same OUT_DIR reuses every saved grade whose key still matches,
+so only the files that changed are graded again, and no grade is counted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from grader.atomic import write_atomic
+
+STATE_DIR = ".state"
+GRADER_DIR = Path(__file__).resolve().parent
+VERSIONED = ("docchat-workbook", "fastapi", "starlette", "pydantic", "pytest", "python-multipart")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def fingerprint(extra_checks: list[Path], settings: dict) -> str:
+    """A hash of everything besides the drill file that can change a grade."""
+    digest = hashlib.sha256(json.dumps([versions(), settings], sort_keys=True).encode())
+    sources = sorted(p for p in GRADER_DIR.rglob("*") if p.suffix in (".py", ".toml", ".ini"))
+    for path in [*sources, *extra_checks]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def file_key(path: Path, config: str) -> str:
+    return hashlib.sha256(config.encode() + b"\0" + path.read_bytes()).hexdigest()
+
+
+class Store:
+    """The saved grades of one OUT_DIR."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.root = out_dir / STATE_DIR
+
+    def _path(self, learner: str, drill: str) -> Path:
+        return self.root / learner / f"{drill}.json"
+
+    def get(self, learner: str, drill: str, key: str) -> dict | None:
+        """The saved grade, if it was made under `key`."""
+        try:
+            saved = json.loads(self._path(learner, drill).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return saved["entry"] if saved.get("key") == key else None
+
+    def put(self, learner: str, drill: str, key: str, entry: dict) -> None:
+        write_atomic(self._path(learner, drill), json.dumps({"key": key, "entry": entry}))
+
+    def keep_only(self, learners: set[str]) -> None:
+        """Forget learners who are no longer in the submissions."""
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if folder.is_dir() and folder.name not in learners:
+                    shutil.rmtree(folder, ignore_errors=True)
