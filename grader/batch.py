@@ -39,6 +39,8 @@ EXIT_INTERRUPTED = 130
 # A grading process's scratch folder (and the random suffixes of the folders in it) differ
 # on every run; reports name them as <scratch>/<folder>.
 SCRATCH = re.compile(r"(?:/[^\s'\"`/]+)*/docchat-grade-[A-Za-z0-9_]+")
+# Grading processes with repeatable randomness and string hashing (grader/determinism.py).
+REPEATABLE = {"DOCCHAT_SEED": "docchat-batch", "PYTHONHASHSEED": "0"}
 SCRATCH_SUFFIX = re.compile(r"(<scratch>/[^\s'\"`/]*?)-[A-Za-z0-9_]{8}(?=[/\s'\"`]|$)")
 
 
@@ -262,7 +264,7 @@ class Batch:
         started_at, started = datetime.now(timezone.utc), time.monotonic()
         learners = self.learners()
         self.store.keep_only(set(learners))
-        servers = [ForkServer() for _ in range(self.jobs)]
+        servers = [ForkServer(env=REPEATABLE) for _ in range(self.jobs)]
         try:
             self.load_plans(servers[0])
             cohort = outputs.Cohort(self.drills, self.plans, {learner: {} for learner in learners})

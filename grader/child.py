@@ -52,6 +52,12 @@ def main(argv: list[str]) -> int:
 
     channel = Channel(args.channel)
     target, scratch = Path(args.target).resolve(), Path(args.scratch)
+    repeatable = []
+    if os.environ.get("DOCCHAT_SEED"):  # batch runs: see grader/determinism.py
+        from grader import determinism
+
+        determinism.install(os.environ["DOCCHAT_SEED"])
+        repeatable = ["-p", "grader.determinism"]
     problem = preflight(target, scratch / "import")
     if problem:
         channel.send("fatal", error=problem)
@@ -61,7 +67,7 @@ def main(argv: list[str]) -> int:
     import pytest
 
     files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
-    code = pytest.main([*files, *PYTEST_ARGS, f"--docchat-target={target}",
+    code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={target}",
                         f"--docchat-drill={args.drill}", f"--docchat-channel={os.dup(args.channel)}",
                         f"--docchat-scratch={scratch}", f"--docchat-only={args.only}"])
     channel.send("done", pytest_exit=int(code))

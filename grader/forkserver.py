@@ -46,7 +46,9 @@ MESSAGE_MAX = 1 << 20
 class ForkServer:
     """A warm process that forks grading processes; one grading process at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        """`env`: added to the environment of the server and of every grading process it forks."""
+        self.env = dict(env or {})
         self._sock: socket.socket | None = None
         self._server: subprocess.Popen | None = None
         self._stopped = False
@@ -58,7 +60,7 @@ class ForkServer:
             return self._sock
         self.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = sandbox.child_env(None, {"PYTHONPATH": sandbox.grader_root()})
+        env = sandbox.child_env(None, {**self.env, "PYTHONPATH": sandbox.grader_root()})
         self._server = subprocess.Popen(
             [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), env=env, cwd="/", stdin=subprocess.DEVNULL,
@@ -76,7 +78,7 @@ class ForkServer:
         sock = self._ensure_running()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, extra_env),
+        request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, {**self.env, **extra_env}),
                    "memory_mb": memory_mb, "file_mb": file_mb}
         try:
             socket.send_fds(sock, [json.dumps(request).encode()], [out_w, err_w, channel_fd])

@@ -73,7 +73,7 @@ def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch
     args = ["--target", str(target), "--drill", drill, "--scratch", str(scratch),
             "--only", ",".join(only)]
     for extra in extra_checks:
-        args += ["--checks", str(extra)]
+        args += ["--checks", str(Path(extra).resolve())]  # the grading process runs elsewhere
     started = time.monotonic()
     try:
         proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,

@@ -1,0 +1,315 @@
+"""`docchat-grade batch`: a generated cohort with known verdicts, every output, resuming, determinism.
+
+The cohort mixes correct, buggy (mutants), unstarted (skeletons), missing and hostile files
+(hangs, crashes, exits, memory hogs, syntax errors, a detached process); it is graded once per
+module with a short per-check limit, and the tests read what that run wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from grader import batch, manifest
+from tests.cohorts import ROOT, make_cohort, verdict, write_learner
+from tests.test_hostile import _running_with
+
+GRADE = str(Path(sys.executable).with_name("docchat-grade"))
+DRILLS = ["upload", "errors"]
+MARKER = f"docchat-batch-detached-{uuid.uuid4().hex}"
+COHORT = {
+    "ada": {"upload": "solution", "errors": "solution"},
+    "bo": {"upload": "skeleton", "errors": "skeleton"},
+    "cy": {"upload": "mutant:same_job_id", "errors": "mutant:extra_key_in_shape"},
+    "di": {"upload": "missing", "errors": "solution"},
+    "ed": {"upload": "hang", "errors": "syntax"},
+    "fay": {"upload": "crash", "errors": "exit"},
+    "gus": {"upload": "detached", "errors": "memory"},
+    "hal": {"upload": "missing", "errors": "missing"},
+}
+CAUGHT = {("cy", "upload"): "upload.unique_job_ids", ("cy", "errors"): "errors.not_found_shape"}
+LEARNER_STATUS = {"ada": "passed", "bo": "failed", "cy": "failed", "di": "failed", "ed": "error",
+                  "fay": "error", "gus": "error", "hal": "missing"}
+FAST = ["--timeout", "2", "--jobs", "2"]
+TAG = "DOCCHAT_TEST_BATCH"
+
+
+def run_batch(submissions: Path, out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a batch; `.tag` is in the environment of every process it started (see `left_running`)."""
+    tag = uuid.uuid4().hex
+    done = subprocess.run([GRADE, "batch", str(submissions), "--out", str(out), "--drills", ",".join(DRILLS),
+                           *FAST, *extra], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {}), TAG: tag})
+    done.tag = tag
+    return done
+
+
+def left_running(tag: str, wait_s: float = 5.0) -> list[int]:
+    """Processes (fork servers, grading processes, what learners started) of the run tagged `tag`."""
+    needle = f"{TAG}={tag}".encode()
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return make_cohort(tmp_path_factory.mktemp("cohort") / "submissions", COHORT, marker=MARKER)
+
+
+@pytest.fixture(scope="module")
+def graded(cohort, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("out")
+    done = run_batch(cohort, out)
+    return out, done
+
+
+def results(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+def test_every_drill_file_gets_its_known_verdict(graded):
+    out, done = graded
+    found = results(out)
+    assert sorted(found) == sorted(COHORT)
+    for learner, kinds in COHORT.items():
+        for drill, kind in kinds.items():
+            report = found[learner][drill]
+            assert report["status"] == verdict(kind), (learner, drill, report["error"])
+            assert report["target"] == f"{learner}/drills/{drill}.py"
+    for (learner, drill), check_id in CAUGHT.items():
+        checks = {c["id"]: c for c in found[learner][drill]["checks"]}
+        assert checks[check_id]["status"] == "failed" and checks[check_id]["message"]
+    assert done.returncode == 1, done.stderr
+
+
+def test_hostile_code_costs_only_its_own_row(graded):
+    out, _ = graded
+    found = results(out)
+    assert "took longer than 2 s" in found["ed"]["upload"]["error"]
+    assert "syntax error" in found["ed"]["errors"]["error"]
+    assert "ended while importing" in found["fay"]["errors"]["error"]
+    assert "more than 1024 MiB" in found["gus"]["errors"]["error"]
+    crashed = found["fay"]["upload"]["checks"][0]
+    assert crashed["status"] == "error" and "ended while this check ran" in crashed["message"]
+    assert found["gus"]["upload"]["status"] == "passed"
+    assert all(r["status"] == "passed" for r in found["ada"].values())
+
+
+def test_nothing_the_run_or_a_learner_started_outlives_it(graded):
+    _, done = graded
+    assert left_running(done.tag) == []
+    deadline = time.monotonic() + 5
+    while _running_with(MARKER) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _running_with(MARKER) == []
+
+
+def test_gradebook_has_the_documented_columns_and_one_row_per_learner(graded):
+    out, _ = graded
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert list(rows[0]) == ["learner", *DRILLS, "total", "max_total", "status"]
+    assert [r["learner"] for r in rows] == sorted(COHORT)
+    most = sum(len(manifest.load().drill(d).checks) for d in DRILLS)
+    found = results(out)
+    for row in rows:
+        reports = found[row["learner"]]
+        assert [int(row[d]) for d in DRILLS] == [reports[d]["score"] for d in DRILLS]
+        assert int(row["total"]) == sum(reports[d]["score"] for d in DRILLS)
+        assert int(row["max_total"]) == most
+        assert row["status"] == LEARNER_STATUS[row["learner"]]
+
+
+def test_results_hold_schema_1_reports_without_run_specific_values(graded):
+    out, _ = graded
+    text = (out / "results.json").read_text()
+    assert "/tmp" not in text and str(ROOT) not in text
+    for learner, drills in json.loads(text).items():
+        assert list(drills) == DRILLS
+        for report in drills.values():
+            assert set(report) == {"schema", "drill", "target", "status", "score", "max_score", "checks", "error"}
+            assert report["score"] == sum(c["status"] == "passed" for c in report["checks"])
+            for check in report["checks"]:
+                assert set(check) == {"id", "level", "title", "status", "message", "hint", "duration_s"}
+                assert check["duration_s"] == 0.0
+
+
+def test_a_missing_drill_scores_zero_with_the_status_missing(graded):
+    out, _ = graded
+    report = results(out)["di"]["upload"]
+    assert (report["status"], report["score"]) == ("missing", 0)
+    assert report["max_score"] == len(manifest.load().drill("upload").checks)
+    assert "di/drills/upload.py is missing" in report["error"]
+
+
+def test_run_json_holds_the_times_and_versions(graded):
+    out, _ = graded
+    run = json.loads((out / "run.json").read_text())
+    assert run["grades"] == {"total": 16, "graded": 13, "missing": 3, "reused": 0}
+    assert run["drills"] == DRILLS and run["jobs"] == 2 and run["versions"]["fastapi"]
+    assert run["timings"]["ada"]["upload"]["seconds"] > 0
+    assert set(run["timings"]["ada"]["upload"]["checks"]) == {c.id for c in manifest.load().drill("upload").checks}
+
+
+def test_feedback_per_learner(graded):
+    out, _ = graded
+    assert sorted(p.stem for p in (out / "feedback").glob("*.md")) == sorted(COHORT)
+    cy = (out / "feedback" / "cy.md").read_text()
+    assert "# Feedback for cy" in cy and "`upload.unique_job_ids`" in cy and "Hint:" in cy
+    assert "Could not grade this file" in (out / "feedback" / "ed.md").read_text()
+
+
+def test_cohort_report_lists_every_check_most_failed_first(graded):
+    out, _ = graded
+    text = (out / "cohort.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    ids = [row.split("`")[1] for row in rows]
+    assert sorted(ids) == sorted(c.id for d in DRILLS for c in manifest.load().drill(d).checks)
+    rates = [int(row.split("|")[5].strip().rstrip("%")) for row in rows]
+    assert rates == sorted(rates)
+    assert "| upload | 6/8 |" in text  # handed in
+
+
+def test_progress_is_a_line_per_learner_when_not_on_a_terminal(graded):
+    _, done = graded
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    assert len(lines) == len(COHORT)
+    assert any("ada: 23/23 passed" in line for line in lines)
+
+
+def test_same_submissions_give_identical_gradebook_and_results(cohort, graded, tmp_path):
+    first, _ = graded
+    run_batch(cohort, tmp_path / "again")
+    for name in ("gradebook.csv", "results.json"):
+        assert (tmp_path / "again" / name).read_bytes() == (first / name).read_bytes(), name
+
+
+def test_a_rerun_reuses_unchanged_grades_and_regrades_changed_files(cohort, graded, tmp_path):
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(graded[0], out)
+    subs = tmp_path / "subs"
+    shutil.copytree(cohort, subs)
+    shutil.rmtree(subs / "gus")  # gone from the class
+    write_learner(subs, "bo", {"upload": "solution", "errors": "skeleton"})  # bo finished upload
+    done = run_batch(subs, out)
+    run = json.loads((out / "run.json").read_text())
+    assert run["grades"]["graded"] == 1, done.stderr  # only bo's new upload.py
+    assert run["timings"]["bo"]["upload"]["reused"] is False
+    assert run["timings"]["ada"]["upload"]["reused"] is True
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [r["learner"] for r in rows] == sorted(set(COHORT) - {"gus"})
+    assert results(out)["bo"]["upload"]["status"] == "passed"
+    assert not (out / "feedback" / "gus.md").exists() and not (out / "gradescope" / "gus.json").exists()
+
+
+def _state_entries(out: Path) -> int:
+    return len(list((out / ".state").glob("*/*.json"))) if (out / ".state").is_dir() else 0
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_an_interrupted_run_resumes_without_duplicate_or_lost_rows(how, tmp_path):
+    learners = {f"l{n}": {"errors": "solution"} for n in range(6)}
+    subs = make_cohort(tmp_path / "subs", learners)
+    out = tmp_path / "out"
+    tag = uuid.uuid4().hex
+    proc = subprocess.Popen([GRADE, "batch", str(subs), "--out", str(out), "--drills", "errors", "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, TAG: tag})
+    deadline = time.monotonic() + 120
+    while _state_entries(out) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=60)
+    saved = _state_entries(out)
+    assert 2 <= saved < 6
+    if how == signal.SIGINT:
+        assert proc.returncode == batch.EXIT_INTERRUPTED and "run the same command again" in err
+    assert left_running(tag) == []  # the fork server and its grading process ended with the run
+    done = subprocess.run([GRADE, "batch", str(subs), "--out", str(out), "--drills", "errors", "--jobs", "2"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["grades"]["reused"] == saved and run["grades"]["graded"] == 6 - saved
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [r["learner"] for r in rows] == sorted(learners)
+    assert all(r["status"] == "passed" for r in rows)
+
+
+def test_hidden_checks_join_their_drill_only(cohort, tmp_path):
+    extra = tmp_path / "hidden"
+    extra.mkdir()
+    example = ROOT / "examples" / "hidden_checks" / "check_upload_hidden.py"
+    (extra / example.name).write_text(example.read_text())
+    (extra / "check_lifespan_hidden.py").write_text(
+        "import pytest\n\n@pytest.mark.check('lifespan.hidden_never', level='core', title='t', hint='h')\n"
+        "def check_never():\n    raise AssertionError('not for this batch')\n")
+    (extra / "helpers.py").write_text("raise RuntimeError('not a check file: never loaded')\n")
+    subs = tmp_path / "subs"
+    make_cohort(subs, {"ada": COHORT["ada"], "bo": COHORT["bo"], "di": COHORT["di"]})
+    done = run_batch(subs, tmp_path / "out", "--checks", str(extra))
+    found = results(tmp_path / "out")
+    ids = {d: [c["id"] for c in found["ada"][d]["checks"]] for d in DRILLS}
+    assert ids["upload"][-2:] == ["upload.hidden_same_pdf_twice", "upload.hidden_unicode_filename"]
+    assert not any("hidden" in i for i in ids["errors"])
+    hidden = {c["id"]: c for c in found["bo"]["upload"]["checks"]}["upload.hidden_same_pdf_twice"]
+    assert (hidden["level"], hidden["status"]) == ("core", "failed")
+    assert hidden["title"] == "The same PDF uploaded twice is saved as two files" and hidden["hint"]
+    assert found["ada"]["upload"]["status"] == "passed"
+    assert found["di"]["upload"]["max_score"] == found["ada"]["upload"]["max_score"] == 16  # missing too
+    assert "†" in (tmp_path / "out" / "cohort.md").read_text()
+    assert done.returncode == 1, done.stderr
+
+
+def test_a_broken_hidden_check_file_is_a_usage_error(cohort, tmp_path):
+    extra = tmp_path / "hidden"
+    extra.mkdir()
+    (extra / "check_upload_broken.py").write_text("def check_x(:\n")
+    done = run_batch(cohort, tmp_path / "out", "--checks", str(extra))
+    assert done.returncode == 2 and "check_upload_broken.py has a syntax error on line 1" in done.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["/no/such/folder", "--out", "x"], "no such folder"),
+    (["{subs}", "--out", "{out}", "--drills", "uploads"], "unknown drill uploads"),
+    (["{subs}", "--out", "{out}", "--checks", "/no/such/hidden"], "no such folder"),
+    (["{empty}", "--out", "{out}"], "no learner folders"),
+    (["{subs}"], "--out"),
+])
+def test_usage_errors_exit_2(args, says, cohort, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = [a.format(subs=cohort, out=tmp_path / "out", empty=tmp_path / "empty") for a in args]
+    assert batch.main(argv) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_github_actions_get_annotations_and_a_summary(cohort, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    done = run_batch(cohort, tmp_path / "out", env={
+        "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_WORKSPACE": str(cohort)})
+    errors = [line for line in done.stdout.splitlines() if line.startswith("::error ")]
+    files = {line.split("file=", 1)[1].split(",", 1)[0] for line in errors}
+    assert "cy/drills/upload.py" in files and "ed/drills/errors.py" in files
+    assert not any(f.startswith(("ada/", "hal/")) for f in files)  # passed, or nothing handed in
+    assert all(",line=1,title=" in line and "\n" not in line for line in errors)
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and "| learner | upload | errors | total | status |" in text
+    assert "| ada | 14/14 passed | 9/9 passed | 23/23 | passed |" in text
