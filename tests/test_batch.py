@@ -15,12 +15,15 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from grader import batch, manifest
 from tests.cohorts import ROOT, make_cohort, verdict, write_learner
+from tests.test_formats import GRADESCOPE_SCHEMA, counts, outcomes
 from tests.test_hostile import _running_with
 
 GRADE = str(Path(sys.executable).with_name("docchat-grade"))
@@ -193,6 +196,32 @@ def test_progress_is_a_line_per_learner_when_not_on_a_terminal(graded):
     lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
     assert len(lines) == len(COHORT)
     assert any("ada: 23/23 passed" in line for line in lines)
+
+
+def test_batch_junit_counts_match_the_results(graded):
+    out, _ = graded
+    root = ET.parse(out / "junit.xml").getroot()
+    results = json.loads((out / "results.json").read_text())
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert sorted(suites) == sorted(f"{l}/{d}" for l in results for d in results[l])
+    assert counts(root) == outcomes(root.findall("testsuite/testcase"))
+    for learner, reports in results.items():
+        for drill, report in reports.items():
+            statuses = [c["status"] for c in report["checks"]]
+            assert counts(suites[f"{learner}/{drill}"]) == {
+                "tests": len(statuses), "failures": statuses.count("failed"),
+                "errors": statuses.count("error"), "skipped": statuses.count("skipped")}
+
+
+def test_batch_gradescope_files_follow_the_schema(graded):
+    out, _ = graded
+    results = json.loads((out / "results.json").read_text())
+    for learner in COHORT:
+        data = json.loads((out / "gradescope" / f"{learner}.json").read_text())
+        jsonschema.validate(data, GRADESCOPE_SCHEMA)
+        assert data["score"] == sum(r["score"] for r in results[learner].values())
+        assert data["max_score"] == sum(r["max_score"] for r in results[learner].values())
+        assert [t["number"] for t in data["tests"]][:2] == ["1.1", "1.2"]
 
 
 def test_same_submissions_give_identical_gradebook_and_results(cohort, graded, tmp_path):

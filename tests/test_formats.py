@@ -1,0 +1,100 @@
+"""`--format junit|gradescope` for one file, and the batch's junit.xml and gradescope/ files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from grader import github, gradescope, junit
+from grader.report import CheckResult, Report
+from tests.conftest import DRILLS, SOLUTIONS
+
+GRADE = str(Path(sys.executable).with_name("docchat-grade"))
+# Gradescope's autograder results.json, as its "Autograder Specifications" describe it.
+VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
+GRADESCOPE_SCHEMA = {
+    "type": "object",
+    "required": ["score", "output", "tests", "visibility", "stdout_visibility", "execution_time"],
+    "properties": {
+        "score": {"type": "number"}, "max_score": {"type": "number"}, "output": {"type": "string"},
+        "visibility": VISIBILITY, "stdout_visibility": VISIBILITY, "execution_time": {"type": "number"},
+        "tests": {"type": "array", "items": {
+            "type": "object",
+            "required": ["name", "score", "max_score", "status", "output", "visibility"],
+            "properties": {"name": {"type": "string"}, "number": {"type": "string"},
+                           "score": {"type": "number"}, "max_score": {"type": "number"},
+                           "status": {"enum": ["passed", "failed"]}, "output": {"type": "string"},
+                           "visibility": VISIBILITY}}},
+    },
+}
+
+
+def graded_as(path: Path, fmt: str) -> tuple[str, int]:
+    done = subprocess.run([GRADE, str(path), "--format", fmt], capture_output=True, text=True, timeout=120)
+    return done.stdout, done.returncode
+
+
+def counts(element: ET.Element) -> dict[str, int]:
+    return {k: int(element.get(k)) for k in ("tests", "failures", "errors", "skipped")}
+
+
+def outcomes(cases: list[ET.Element]) -> dict[str, int]:
+    tags = [child.tag for case in cases for child in case]
+    return {"tests": len(cases), "failures": tags.count("failure"), "errors": tags.count("error"),
+            "skipped": tags.count("skipped")}
+
+
+@pytest.mark.parametrize("path, passed", [(SOLUTIONS / "errors.py", True), (DRILLS / "upload.py", False)])
+def test_junit_for_one_file_parses_and_its_counts_match(path, passed):
+    text, code = graded_as(path, "junit")
+    assert code == (0 if passed else 1)
+    root = ET.fromstring(text)
+    suites = root.findall("testsuite")
+    assert root.tag == "testsuites" and len(suites) == 1
+    cases = suites[0].findall("testcase")
+    assert counts(root) == counts(suites[0]) == outcomes(cases)
+    assert all(c.get("classname") == path.stem and c.get("name").startswith(path.stem + ".") for c in cases)
+    assert (counts(root)["failures"] == 0) == passed
+    if not passed:
+        failure = next(c.find("failure") for c in cases if c.find("failure") is not None)
+        assert failure.get("message") and "hint:" in failure.text
+
+
+@pytest.mark.parametrize("path", [SOLUTIONS / "errors.py", DRILLS / "upload.py"])
+def test_gradescope_for_one_file_has_the_fields_its_schema_requires(path):
+    text, _ = graded_as(path, "gradescope")
+    data = json.loads(text)
+    jsonschema.validate(data, GRADESCOPE_SCHEMA)
+    assert data["score"] == sum(t["score"] for t in data["tests"])
+    assert data["max_score"] == len(data["tests"])
+    assert all(t["visibility"] == "visible" for t in data["tests"])
+
+
+def _report(message: str, status: str = "failed", check_id: str = "upload.accepts_pdf") -> Report:
+    return Report("upload", "drills/upload.py", [CheckResult(check_id, "core", "title", status, message, "a hint", 0.5)])
+
+
+def test_junit_shows_control_bytes_a_learner_sent_instead_of_breaking_the_xml():
+    root = ET.fromstring(junit.render(_report("got: b'\x00\x1b[31m'")))
+    assert "\\x00\\x1b[31m" in root.find("testsuite/testcase/failure").text
+
+
+def test_gradescope_shows_hidden_checks_only_once_published():
+    data = json.loads(gradescope.render(_report("", "passed", "upload.hidden_extra")))
+    assert data["tests"][0]["visibility"] == "after_published"
+    skipped = json.loads(gradescope.render(_report("no Chromium", "skipped")))["tests"][0]
+    assert (skipped["status"], skipped["output"]) == ("failed", "skipped: no Chromium")
+
+
+def test_github_workflow_commands_are_escaped():
+    assert github.escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert github.escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+    line = github.annotation("ada", _report("sent: x\ngot: y").document(), Path("drills/upload.py"))
+    assert line.startswith("::error file=") and ",line=1,title=ada%3A upload failed (0/1)::" in line
+    assert "\n" not in line and "upload.accepts_pdf (failed): sent: x" in line
