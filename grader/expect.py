@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from http import HTTPStatus
 from typing import Any, NoReturn
 
@@ -123,3 +124,9 @@ def json_or_text(response: Any) -> Any:
         return json.loads(response.text)
     except ValueError:
         return response.text
+
+
+def shown(path: object) -> str:
+    """A path as the learner thinks of it: relative to the check's working directory."""
+    relative = os.path.relpath(str(path))
+    return relative if relative.startswith("..") else os.path.join(".", relative)

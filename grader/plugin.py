@@ -28,8 +28,9 @@ pytest_plugins = ["grader.fixtures"] + [
 
 SEAM_COPIED = (
     "The grader swapped `{name}` on your module, but your code called its own copy of the "
-    "original, taken when the module was imported. Use the module-level name when the "
-    "request runs, so the grader's version is the one that runs.")
+    "original, taken when the module was imported (a second name, a default argument, a "
+    "closure). Look the module-level name up at the moment your code needs it, so the "
+    "grader's version is the one that runs.")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

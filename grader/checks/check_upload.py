@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.bodies import FilePart, Multipart, pdf_upload
-from grader.expect import describe, fail, json_body, size, trim
+from grader.expect import describe, fail, json_body, shown, size, trim
 
 check = pytest.mark.check
 MiB = 1 << 20
@@ -118,8 +118,8 @@ def check_queues_ingest(upload, serve):
         fail(sent=sent, got=f"queue_ingest(job_id={call.job_id!r}, ...) but the response said "
              f"job_id={job_id!r}", expected="the same job id in both")
     if upload.upload_dir not in call.path.parents or not call.existed:
-        fail(sent=sent, got=f"queue_ingest(..., path={str(call.path)!r}); file existed: {call.existed}",
-             expected=f"the path of the saved file under UPLOAD_DIR ({upload.upload_dir}), "
+        fail(sent=sent, got=f"queue_ingest(..., path={shown(call.path)!r}); file existed: {call.existed}",
+             expected=f"the path of the saved file under UPLOAD_DIR ({shown(upload.upload_dir)}), "
              "existing when queue_ingest runs")
 
 
@@ -210,7 +210,7 @@ def check_ignores_client_filename(upload, serve, workdir):
             escaped = _files_outside(root, upload.upload_dir) - before
             if escaped:
                 fail(sent=sent_file(48 * 1024, name), got=f"{describe(response)}; wrote "
-                     + ", ".join(trim(str(p), 120) for p in sorted(escaped)),
+                     + ", ".join(trim(shown(p), 120) for p in sorted(escaped)),
                      expected="no file written outside UPLOAD_DIR")
 
 
