@@ -119,7 +119,7 @@ class FakeConfirmation:
         given = dict(zip(("email", "filename"), args)) | kwargs
         self.calls.append((given.get("email"), given.get("filename")))
 
-    def wait_for(self, count: int, seconds: float = 2.0) -> list[tuple[object, object]]:
+    def wait_for(self, count: int, seconds: float = 1.0) -> list[tuple[object, object]]:
         end = time.monotonic() + seconds
         while len(self.calls) < count and time.monotonic() < end:
             time.sleep(0.01)
