@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import textwrap
@@ -10,6 +11,8 @@ from typing import TextIO
 
 from grader import manifest
 from grader.report import Report
+
+wrap = functools.partial(textwrap.wrap, break_on_hyphens=False, break_long_words=False)
 
 MARKS = {"passed": ("✓", "v"), "failed": ("✗", "x"), "error": ("!", "!"), "skipped": ("-", "-")}
 COLOURS = {"passed": "32", "failed": "31", "error": "33", "skipped": "2", "dim": "2", "bold": "1"}
@@ -37,7 +40,7 @@ def render(report: Report, stream: TextIO | None = None) -> str:
                          "bold"), ""]
     if report.error:
         lines += [style.paint("Could not grade this file:", "error"),
-                  *textwrap.wrap(report.error, 88, initial_indent="  ", subsequent_indent="  "), ""]
+                  *wrap(report.error, 88, initial_indent="  ", subsequent_indent="  "), ""]
     width = max((len(c.id) for c in report.checks), default=0)
     for level in ("core", "stretch"):
         checks = [c for c in report.checks if c.level == level]
@@ -49,9 +52,9 @@ def render(report: Report, stream: TextIO | None = None) -> str:
             lines.append(f"  {style.mark(c.status)} {c.id.ljust(width)}  {c.title}{tag}")
             if c.status in ("failed", "error") or (c.status == "skipped" and c.message):
                 for line in c.message.splitlines():
-                    lines += textwrap.wrap(line, 100, initial_indent="      ", subsequent_indent="                ")
+                    lines += wrap(line, 100, initial_indent="      ", subsequent_indent="                ")
                 if c.hint and c.status != "skipped":
-                    lines += textwrap.wrap("hint:     " + c.hint, 100, initial_indent="      ",
+                    lines += wrap("hint:     " + c.hint, 100, initial_indent="      ",
                                            subsequent_indent="                ")
                 lines.append("")
         lines.append("")
