@@ -182,9 +182,12 @@ class Batch:
     def load_plans(self, server: ForkServer) -> None:
         """Each drill's checks; with hidden checks, asked of a grading process (they are code)."""
         for drill in self.drills:
-            self.plans[drill] = (runner.list_checks(drill, extra_checks=self.extra_checks,
-                                                    limits=self.limits, launcher=server)
-                                 if self.extra_checks else runner.planned(drill))
+            try:
+                self.plans[drill] = (runner.list_checks(drill, extra_checks=self.extra_checks,
+                                                        limits=self.limits, launcher=server)
+                                     if self.extra_checks else runner.planned(drill))
+            except GraderBroke as exc:
+                raise Usage(f"--checks: {exc}") from exc
 
     # -- grading ----------------------------------------------------------------------------
 
@@ -285,21 +288,21 @@ class Batch:
                     "checks": {c["id"]: c["duration_s"] for c in outcome.report["checks"]}}
                 progress.finished(job.learner, outcome.report, reused)
 
-            todo = []
+            known = {}  # what needs no grading: a missing file, or one graded before under the same key
             for job in jobs:
-                saved = self.store.get(job.learner, job.drill, job.key) if job.key else None
                 if job.key is None:
-                    finished(job, Outcome(outputs.unrun_document(
+                    known[job] = Outcome(outputs.unrun_document(
                         job.drill, job.target, self.plans[job.drill], outputs.MISSING,
-                        f"{job.target} is missing from this submission"), 0.0), reused=True)
-                elif saved is not None:
-                    finished(job, Outcome(saved["report"], saved["seconds"]), reused=True)
-                else:
-                    todo.append(job)
+                        f"{job.target} is missing from this submission"), 0.0)
+                elif (saved := self.store.get(job.learner, job.drill, job.key)) is not None:
+                    known[job] = Outcome(saved["report"], saved["seconds"])
+            todo = [job for job in jobs if job not in known]
             missing = sum(job.key is None for job in jobs)
             progress.say(f"docchat-grade batch: {len(learners)} learners x {len(self.drills)} drills "
                          f"({', '.join(self.drills)}): {len(todo)} to grade with {self.jobs} jobs, "
-                         f"{len(jobs) - len(todo) - missing} unchanged since the last run, {missing} missing")
+                         f"{len(known) - missing} unchanged since the last run, {missing} missing")
+            for job, outcome in known.items():
+                finished(job, outcome, reused=True)
             self.grade_all(todo, servers, finished)
         finally:
             for server in servers:

@@ -24,6 +24,7 @@ class Progress:
         self.tty = stream.isatty()
         self.waiting = dict(learners)  # learner -> grades still to come
         self.reports: dict[str, list[dict]] = {learner: [] for learner in learners}
+        self.graded: set[str] = set()  # learners with at least one drill graded this run
         self.done = 0
         self.learners_done = 0
         self.started = time.monotonic()
@@ -38,21 +39,23 @@ class Progress:
     def finished(self, learner: str, report: dict, reused: bool = False) -> None:
         self.done += 1
         self.reports[learner].append(report)
+        if not reused:
+            self.graded.add(learner)
         self.waiting[learner] -= 1
         if self.waiting[learner] == 0:
             self.learners_done += 1
             if not self.tty:
-                self._learner_line(learner, reused)
+                self._learner_line(learner)
         if self.tty:
             self._bar(learner, report)
 
-    def _learner_line(self, learner: str, reused: bool) -> None:
+    def _learner_line(self, learner: str) -> None:
         reports = sorted(self.reports[learner], key=lambda r: self.drills.index(r["drill"]))
         score, most = totals(reports)
         drills = ", ".join(f"{r['drill']} {r['score']}/{r['max_score']}" for r in reports)
         width = len(str(len(self.waiting)))
         self.say(f"[{self.learners_done:>{width}}/{len(self.waiting)}] {learner}: {score}/{most} "
-                 f"{learner_status(reports)} ({drills})" + (" (unchanged)" if reused else ""))
+                 f"{learner_status(reports)} ({drills})" + ("" if learner in self.graded else " (unchanged)"))
 
     def _bar(self, learner: str, report: dict) -> None:
         filled = BAR * self.done // max(self.total, 1)

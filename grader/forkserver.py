@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import sandbox
+from grader.runner import GraderBroke
 
 # Imported before forking. A module missing here still works; it is just imported per grade.
 WARM_MODULES = (
@@ -69,7 +70,7 @@ class ForkServer:
         self._sock = ours
         if _receive(ours).get("event") != "warm":
             self.close()
-            raise RuntimeError("the grader's fork server did not start")
+            raise GraderBroke("the grader's fork server did not start")
         return ours
 
     def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
@@ -91,7 +92,7 @@ class ForkServer:
         if "pid" not in reply:
             os.close(out_r)
             os.close(err_r)
-            raise RuntimeError(f"the grader's fork server could not start a grading process: {reply}")
+            raise GraderBroke(f"the grader's fork server could not start a grading process: {reply}")
         return ForkedProcess(sock, reply["pid"], open(out_r, "rb", buffering=0),
                              open(err_r, "rb", buffering=0))
 
@@ -137,8 +138,23 @@ class ForkedProcess:
         ready, _, _ = select.select([self._sock], [], [], timeout)
         if ready and self.returncode is None:
             message = _receive(self._sock)
-            # an empty message: the server itself died, and took its child with it
-            self.returncode = message.get("exit", -signal.SIGKILL)
+            self.returncode = message["exit"] if "exit" in message else self._end_orphaned()
+
+    def _end_orphaned(self) -> int:
+        """The server died (the learner's code can kill its parent): its grading process is ours now.
+
+        As a child subreaper (grader/runner.py makes us one) we inherited the process, so its
+        pid cannot have been reused: kill it and reap it.
+        """
+        for kill in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+            try:
+                kill()
+            except OSError:
+                pass
+        try:
+            return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        except ChildProcessError:
+            return -signal.SIGKILL
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -160,7 +176,7 @@ class ForkedProcess:
             try:
                 self._sock.send(json.dumps({"cmd": "kill"}).encode())
             except OSError:
-                pass
+                self._take(None)  # the server is gone: the process is ours to end
 
 
 def _receive(sock: socket.socket) -> dict:
@@ -301,6 +317,7 @@ def _end_orphans() -> None:
 def _fork(request: dict, fds: list[int], close: tuple[int, ...]) -> int | None:
     """Fork the grading process; return its pid once it is in its own session."""
     ready_r, ready_w = os.pipe()
+    server = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -309,14 +326,15 @@ def _fork(request: dict, fds: list[int], close: tuple[int, ...]) -> int | None:
         return None
     if pid == 0:
         os.close(ready_r)
-        _become_grading_process(request, fds, close, ready_w)
+        _become_grading_process(request, fds, close, ready_w, server)
     os.close(ready_w)
     os.read(ready_r, 1)  # the child is in its own session (or dead): safe to report its pid
     os.close(ready_r)
     return pid
 
 
-def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...], ready: int) -> None:
+def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...], ready: int,
+                            server: int) -> None:
     code = 70
     try:
         signal.set_wakeup_fd(-1)
@@ -326,6 +344,11 @@ def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...
         for fd in close:
             os.close(fd)
         os.setsid()
+        # Learner code that kills its parent (this server) ends its own grading process with it,
+        # instead of being handed to the batch process, which it could then kill too.
+        sandbox.die_with_parent()
+        if os.getppid() != server:
+            os._exit(70)
         sandbox.limiter(request["memory_mb"], request["file_mb"])()
         out, err, channel = fds
         devnull = os.open(os.devnull, os.O_RDONLY)

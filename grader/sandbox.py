@@ -19,18 +19,28 @@ from pathlib import Path
 
 TOKEN_VAR = "DOCCHAT_RUN_TOKEN"
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 
 
 def new_token() -> str:
     return secrets.token_hex(12)
 
 
-def become_subreaper() -> None:
+def _prctl(option: int, value: int) -> None:
     if sys.platform.startswith("linux"):
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+            ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
         except (OSError, AttributeError):
             pass
+
+
+def become_subreaper() -> None:
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def die_with_parent() -> None:
+    """Be killed when the parent dies, rather than be handed to (and able to signal) its parent."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _limit(kind: int, value: int) -> None:

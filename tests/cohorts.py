@@ -6,8 +6,9 @@ A learner is a dict drill -> kind. Kinds:
 - "missing": no file;
 - hostile, with the drill's solution underneath: "syntax" (cannot be imported), "hang" (every
   request blocks the event loop), "exit" (os._exit at import), "memory" (8 GiB at import),
-  "crash" (os._exit inside every request), "detached" (starts a detached process that would
-  outlive the grade; still passes).
+  "crash" (os._exit inside every request), "killparent" (every request kills the grading
+  process's parent, in a batch the fork server: it takes the grading process with it),
+  "detached" (starts a detached process that would outlive the grade; still passes).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ HOSTILE = {
     "exit": lambda src: "import os\nos._exit(3)\n" + src,
     "memory": lambda src: "blob = bytearray(8 * 1024 ** 3)\n" + src,
     "crash": lambda src: src + MIDDLEWARE.format(code="import os; os._exit(0)"),
+    "killparent": lambda src: src + MIDDLEWARE.format(code="import os, signal; os.kill(os.getppid(), signal.SIGKILL)"),
 }
 # how each kind of file ends up: the report's status
 VERDICT = {"solution": "passed", "skeleton": "failed", "missing": "missing", "syntax": "error",
-           "hang": "error", "exit": "error", "memory": "error", "crash": "failed", "detached": "passed"}
+           "hang": "error", "exit": "error", "memory": "error", "crash": "failed", "detached": "passed",
+           "killparent": "failed"}
 
 
 def detached(marker: str):
