@@ -130,3 +130,24 @@ def shown(path: object) -> str:
     """A path as the learner thinks of it: relative to the check's working directory."""
     relative = os.path.relpath(str(path))
     return relative if relative.startswith("..") else os.path.join(".", relative)
+
+
+JOB_SHAPE = '{"job_id": "<non-empty string>", "status": "queued"}'
+
+
+def job_id_of(response: Any, *, sent: str) -> str:
+    """The response's non-empty `job_id`, or a failure showing the job shape expected."""
+    body = json_body(response, sent=sent)
+    job_id = body.get("job_id") if isinstance(body, dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        fail(sent=sent, got=describe(response), expected=f"a JSON body like {JOB_SHAPE}")
+    return job_id
+
+
+def expect_queued(response: Any, *, sent: str) -> None:
+    """202 Accepted with a queued job: the answer to an upload in both job drills."""
+    body = json_body(response, sent=sent)
+    ok = (response.status_code == 202 and isinstance(body, dict) and body.get("status") == "queued"
+          and isinstance(body.get("job_id"), str) and body["job_id"])
+    if not ok:
+        fail(sent=sent, got=describe(response), expected=f"202 Accepted with JSON {JOB_SHAPE}")

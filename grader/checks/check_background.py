@@ -11,11 +11,10 @@ from uuid import uuid4
 
 import pytest
 
-from grader.drills.background import EMAIL, FINAL, SETTLE_LIMIT, job_id_of, pdf, sent_upload
-from grader.expect import describe, fail, json_body, trim
+from grader.drills.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
+from grader.expect import describe, expect_queued, fail, job_id_of, json_body, trim
 
 check = pytest.mark.check
-JOB_SHAPE = '{"job_id": "<non-empty string>", "status": "queued"}'
 STUCK = {
     "queued": "nothing took the job off the queue: is a worker started in the lifespan, and "
               "does it wait on the queue the route puts jobs on?",
@@ -45,11 +44,7 @@ def check_accepts_202(background):
     sent = sent_upload(data, "report.pdf")
     with background.running() as jobs:
         response = jobs.upload(data)
-    body = json_body(response, sent=sent)
-    ok = (response.status_code == 202 and isinstance(body, dict) and body.get("status") == "queued"
-          and isinstance(body.get("job_id"), str) and body["job_id"])
-    if not ok:
-        fail(sent=sent, got=describe(response), expected=f"202 Accepted with JSON {JOB_SHAPE}")
+    expect_queued(response, sent=sent)
 
 
 @check("background.off_request")

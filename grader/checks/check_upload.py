@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from grader.bodies import FilePart, Multipart, pdf_upload
-from grader.expect import describe, fail, json_body, shown, size, trim
+from grader.expect import describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
 
 check = pytest.mark.check
 MiB = 1 << 20
-JOB_SHAPE = '{"job_id": "<non-empty string>", "status": "queued"}'
 
 
 def small_pdf(n: int = 48 * 1024) -> bytes:
@@ -25,14 +24,6 @@ def post_file(client, data: bytes, name: str = "report.pdf", kind: str = "applic
 
 def sent_file(data_len: int, name: str = "report.pdf", kind: str = "application/pdf") -> str:
     return f"POST /upload with file={name} ({kind}, {size(data_len)})"
-
-
-def job_id_of(response, *, sent: str) -> str:
-    body = json_body(response, sent=sent)
-    job_id = body.get("job_id") if isinstance(body, dict) else None
-    if not isinstance(job_id, str) or not job_id:
-        fail(sent=sent, got=describe(response), expected=f"a JSON body like {JOB_SHAPE}")
-    return job_id
 
 
 def drive_upload(client, body: Multipart, **kwargs):
@@ -56,12 +47,7 @@ def check_accepts_pdf(upload, serve):
     data = small_pdf()
     with serve(upload.learner) as client:
         response = post_file(client, data)
-    sent = sent_file(len(data))
-    body = json_body(response, sent=sent)
-    ok = (response.status_code == 202 and isinstance(body, dict) and body.get("status") == "queued"
-          and isinstance(body.get("job_id"), str) and body["job_id"])
-    if not ok:
-        fail(sent=sent, got=describe(response), expected=f"202 Accepted with JSON {JOB_SHAPE}")
+    expect_queued(response, sent=sent_file(len(data)))
 
 
 @check("upload.unique_job_ids")

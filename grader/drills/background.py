@@ -144,15 +144,6 @@ def sent_upload(data: bytes, filename: str, email: str = EMAIL) -> str:
     return f"POST /upload with file={filename} (application/pdf, {size(len(data))}) and email={email}"
 
 
-def job_id_of(response: Exchange, *, sent: str) -> str:
-    body = json_body(response, sent=sent)
-    job_id = body.get("job_id") if isinstance(body, dict) else None
-    if not isinstance(job_id, str) or not job_id:
-        fail(sent=sent, got=describe(response),
-             expected='202 with a JSON body like {"job_id": "<non-empty string>", "status": "queued"}')
-    return job_id
-
-
 class Jobs:
     """The drill's routes, each request limited in time, with the likely cause of a hang."""
 
