@@ -164,7 +164,7 @@ def test_falls_back_to_polling_when_native_watching_fails(tmp_path: Path, monkey
     wake = watch.wakeups(path, stop)
     started = time.monotonic()
     assert next(wake, "ended") is None
-    assert time.monotonic() - started < 2 * watch.POLL_S, "polling wakes up every POLL_S"
+    assert time.monotonic() - started < 10 * watch.POLL_S, "polling wakes up every POLL_S, not never"
     stop.set()
     assert next(wake, "ended") == "ended"
 
