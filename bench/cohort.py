@@ -89,6 +89,9 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=None, help="default: docchat-grade's (the number of cores)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", metavar="DIR", help="keep the cohort and the results here")
+    p.add_argument("--without-chromium", action="store_true",
+                   help="hide Chromium (PATH is the venv's bin only), so the streaming drill's browser "
+                        "check is skipped: shows what starting a browser per streaming grade costs")
     args = p.parse_args()
     drills = manifest.load().names
     work = Path(args.keep or tempfile.mkdtemp(prefix="docchat-bench-"))
@@ -108,7 +111,8 @@ def main() -> int:
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
     cpu_before, started = children_cpu(), time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)} if args.without_chromium else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     memory = PeakMemory(proc.pid)
     memory.start()
     code = proc.wait()
@@ -122,7 +126,8 @@ def main() -> int:
     in_checks = sum(sum(t["checks"].values()) for t in timings) / max(len(timings), 1)
     jobs = run["jobs"]
     per_grade = wall * jobs / max(grades, 1)
-    print(f"batch: exit {code}, {grades} grades in {wall:.1f} s with {jobs} jobs = "
+    print(("Chromium hidden: the browser check is skipped\n" if args.without_chromium else "")
+          + f"batch: exit {code}, {grades} grades in {wall:.1f} s with {jobs} jobs = "
           f"{grades / wall:.2f} drill-grades/s; CPU {cpu:.1f} s ({cpu / max(grades, 1):.2f} s per grade); "
           f"peak memory (PSS of the process tree) {memory.peak:.0f} MiB")
     print(f"per-grade overhead (time outside the checks): batch {per_grade - in_checks:.2f} s "
