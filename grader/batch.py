@@ -162,6 +162,8 @@ class Batch:
             drills = [d for d in known if d in asked]
         if args.jobs < 1:
             raise Usage("--jobs must be at least 1")
+        if Path(args.out).resolve() == submissions.resolve():
+            raise Usage("--out must not be SUBMISSIONS_DIR itself: its folders would be taken for learners")
         return cls(submissions, Path(args.out), drills, hidden_check_files(args.checks), args.jobs,
                    Limits(check_s=args.timeout, memory_mb=args.memory_mb))
 

@@ -338,6 +338,7 @@ def test_a_broken_hidden_check_file_is_a_usage_error(cohort, tmp_path):
     (["{subs}", "--out", "{out}", "--drills", "uploads"], "unknown drill uploads"),
     (["{subs}", "--out", "{out}", "--checks", "/no/such/hidden"], "no such folder"),
     (["{empty}", "--out", "{out}"], "no learner folders"),
+    (["{subs}", "--out", "{subs}"], "must not be SUBMISSIONS_DIR"),
     (["{subs}"], "--out"),
 ])
 def test_usage_errors_exit_2(args, says, cohort, tmp_path, capsys):
