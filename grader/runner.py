@@ -258,7 +258,7 @@ def list_checks(drill: str, *, extra_checks: list[Path] = (), limits: Limits = L
     if attempt.plan is None or attempt.pytest_exit not in PYTEST_NOTHING_RAN:
         files = ", ".join(str(p) for p in extra_checks) or "the built-in checks"
         raise GraderBroke(f"could not collect the {drill} checks from {files} "
-                          f"(pytest exit code {attempt.pytest_exit}, {attempt.exit_status}): "
+                          f"(pytest exit code {attempt.pytest_exit}): "
                           "does `python -m pytest --collect-only` on them report an error?")
     return attempt.plan
 
