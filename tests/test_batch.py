@@ -249,23 +249,25 @@ def test_same_submissions_give_identical_gradebook_and_results(cohort, graded, t
         assert (tmp_path / "again" / name).read_bytes() == (first / name).read_bytes(), name
 
 
-def test_a_rerun_reuses_unchanged_grades_and_regrades_changed_files(cohort, graded, tmp_path):
-    import shutil
+def test_a_rerun_reuses_unchanged_grades_and_regrades_changed_files(tmp_path):
+    subs = make_cohort(tmp_path / "subs", {"ada": {"upload": "skeleton", "errors": "solution"},
+                                           "bo": {"upload": "skeleton", "errors": "skeleton"},
+                                           "gus": {"upload": "missing", "errors": "solution"}})
     out = tmp_path / "out"
-    shutil.copytree(graded[0], out)
-    subs = tmp_path / "subs"
-    shutil.copytree(cohort, subs)
+    run_batch(subs, out)
+    import shutil
     shutil.rmtree(subs / "gus")  # gone from the class
-    write_learner(subs, "bo", {"upload": "solution", "errors": "skeleton"})  # bo finished upload
+    write_learner(subs, "bo", {"upload": "skeleton", "errors": "solution"})  # bo finished errors
     done = run_batch(subs, out)
     run = json.loads((out / "run.json").read_text())
-    assert run["grades"]["graded"] == 1, done.stderr  # only bo's new upload.py
-    assert run["timings"]["bo"]["upload"]["reused"] is False
+    assert run["grades"]["graded"] == 1, done.stderr  # only bo's new errors.py
+    assert run["timings"]["bo"]["errors"]["reused"] is False
     assert run["timings"]["ada"]["upload"]["reused"] is True
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert [r["learner"] for r in rows] == sorted(set(COHORT) - {"gus"})
-    assert results(out)["bo"]["upload"]["status"] == "passed"
+    assert [r["learner"] for r in rows] == ["ada", "bo"]
+    assert results(out)["bo"]["errors"]["status"] == "passed"
     assert not (out / "feedback" / "gus.md").exists() and not (out / "gradescope" / "gus.json").exists()
+    assert "(unchanged)" in done.stderr.splitlines()[1]  # ada: nothing graded again
 
 
 def _state_entries(out: Path) -> int:
