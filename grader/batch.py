@@ -42,6 +42,8 @@ SCRATCH = re.compile(r"(?:/[^\s'\"`/]+)*/docchat-grade-[A-Za-z0-9_]+")
 # Grading processes with repeatable randomness and string hashing (grader/determinism.py).
 REPEATABLE = {"DOCCHAT_SEED": "docchat-batch", "PYTHONHASHSEED": "0"}
 SCRATCH_SUFFIX = re.compile(r"(<scratch>/[^\s'\"`/]*?)-[A-Za-z0-9_]{8}(?=[/\s'\"`]|$)")
+# The port a check's own local server got from the OS (the browser check serves the app on one).
+LOCAL_PORT = re.compile(r"\b(127\.0\.0\.1|localhost):\d+")
 
 
 class Usage(Exception):
@@ -194,10 +196,11 @@ class Batch:
     # -- grading ----------------------------------------------------------------------------
 
     def normalize(self, document: dict) -> dict:
-        """The report without what differs from run to run: absolute paths, scratch folders."""
+        """The report without what differs from run to run: absolute paths, scratch folders, ports."""
         def clean(text: str) -> str:
             text = text.replace(str(self.submissions) + os.sep, "")
             text = SCRATCH.sub("<scratch>", text)
+            text = LOCAL_PORT.sub(r"\1:<port>", text)
             return SCRATCH_SUFFIX.sub(r"\1", text)
 
         return {**document, "error": clean(document["error"]) if document["error"] else None,

@@ -379,3 +379,14 @@ def test_progress_is_a_bar_on_a_terminal():
     text = screen.getvalue()
     assert text.count("\r") >= 3 and "3/3 grades · 2/2 learners" in text and text.endswith("\n")
     assert "ada:" not in text  # no per-learner lines on a terminal
+
+
+def test_reports_lose_what_differs_from_run_to_run(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    runner = batch.Batch(subs, tmp_path / "out", DRILLS, [], 1, batch.Limits())
+    message = (f"opened http://127.0.0.1:52453/?q=x; saved {subs.resolve()}/ada/uploads/a.pdf and "
+               "/tmp/docchat-grade-k2j3h4l5/check_saves_bytes-ab12cd34/uploads/b.pdf")
+    doc = {"error": None, "checks": [{"message": message}]}
+    assert runner.normalize(doc)["checks"][0]["message"] == (
+        "opened http://127.0.0.1:<port>/?q=x; saved ada/uploads/a.pdf and <scratch>/check_saves_bytes/uploads/b.pdf")
