@@ -26,11 +26,24 @@ def new_token() -> str:
     return secrets.token_hex(12)
 
 
+def _load_libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+# Loaded once here, not after a fork: a preexec function must not dlopen.
+_LIBC = _load_libc()
+
+
 def _prctl(option: int, value: int) -> None:
-    if sys.platform.startswith("linux"):
+    if _LIBC is not None:
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-        except (OSError, AttributeError):
+            _LIBC.prctl(option, value, 0, 0, 0)
+        except AttributeError:
             pass
 
 
@@ -52,8 +65,9 @@ def _limit(kind: int, value: int) -> None:
 
 
 def limiter(memory_mb: int, file_mb: int):
-    """A preexec function: caps heap memory, file size and core dumps in the child."""
+    """A preexec function: caps heap memory, file size and core dumps; dies with its parent."""
     def apply() -> None:
+        die_with_parent()
         # RLIMIT_DATA counts what a process actually allocates (heap and private mappings), not
         # reserved address space, so a browser or a thread pool is not mistaken for a hog.
         _limit(resource.RLIMIT_DATA, memory_mb << 20)
