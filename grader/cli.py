@@ -14,7 +14,7 @@ from pathlib import Path
 from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
 
 USAGE = ("docchat-grade [PATH] [--watch] [--drill NAME] [--format FORMAT] | docchat-grade --list | "
-         "docchat-grade hint CHECK_ID")
+         "docchat-grade hint CHECK_ID | docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR")
 
 # subcommand -> module with `main(argv: list[str]) -> int`
 SUBCOMMANDS: dict[str, str] = {"hint": "grader.hints", "batch": "grader.batch"}
