@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 from grader import manifest, workbook
+from grader.atomic import write_atomic
 from grader.report import EXIT_PASSED, EXIT_USAGE
 from grader.text import Style
 
@@ -65,11 +64,7 @@ class Memory:
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hints-")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"asked": self.asked}, f, indent=2, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps({"asked": self.asked}, indent=2, sort_keys=True))
 
 
 def render(check: manifest.Check, asked: int, style: Style, remembered: bool = True) -> str:
