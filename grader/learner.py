@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import itertools
 import os
 import sys
@@ -127,14 +128,12 @@ def _trip_original(learner: Learner, name: str, original: Any) -> None:
         learner.bypassed.append(name)
 
     registry[name] = tripped
+    # An async seam's stand-in must stay awaitable, so the tripwire matches its kind.
+    kind = "async def" if code.co_flags & inspect.CO_COROUTINE else "def"
     namespace: dict[str, Any] = {}
-    exec(f"def tripwire(*args, **kwargs):\n    return __docchat_tripwires__[{name!r}](*args, **kwargs)\n",
-         namespace)
+    exec(f"{kind} tripwire(*args, **kwargs):\n"
+         f"    return __docchat_tripwires__[{name!r}](*args, **kwargs)\n", namespace)
     wire = namespace["tripwire"].__code__
-    if original.__code__.co_flags & 0x80:  # an async def seam: its stand-in must be awaitable
-        exec(f"async def tripwire(*args, **kwargs):\n    return __docchat_tripwires__[{name!r}](*args, **kwargs)\n",
-             namespace)
-        wire = namespace["tripwire"].__code__
     original.__code__ = wire
 
 

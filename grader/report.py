@@ -43,9 +43,6 @@ class Report:
     def max_score(self) -> int:
         return len(self.checks)
 
-    def core_passed(self) -> bool:
-        return self.status == "passed"
-
     @property
     def exit_code(self) -> int:
         if self.grader_broke:

@@ -2,7 +2,7 @@
 
 The learner's code never runs in this process. A check that outlives its time limit, or
 whose process dies under it, becomes that check's `error`, and grading resumes in a fresh
-process with the checks still to run. Two hangs in a row, or the whole-run limit, end the
+process with the checks still to run. Two hangs in all, or the whole-run limit, end the
 run with a report-level error.
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DRILLS, ROOT, SOLUTIONS
+from tests.conftest import ROOT, SOLUTIONS
 
 SCHEMA = json.loads((ROOT / "grader" / "report.schema.json").read_text())
 

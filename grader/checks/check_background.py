@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 
 from grader.drills.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
-from grader.expect import describe, expect_queued, fail, job_id_of, json_body, trim
+from grader.expect import describe, expect_queued, fail, job_id_of, trim
 
 check = pytest.mark.check
 STUCK = {

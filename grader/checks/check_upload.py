@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.bodies import FilePart, Multipart, pdf_upload
+from grader.bodies import Multipart, pdf_upload
 from grader.expect import describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
 
 check = pytest.mark.check
