@@ -11,9 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.report import from_document
+from grader.text import render
 
 __all__ = ["GradeView", "QuizResult", "check_answer", "show_grade"]
 
@@ -21,6 +25,12 @@ __all__ = ["GradeView", "QuizResult", "check_answer", "show_grade"]
 # --------------------------------------------------------------------------- grading
 
 _ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️"}
+
+
+class _PlainUnicode(io.StringIO):
+    """Where the plain-text view is "printed": no colour, but the Unicode marks."""
+
+    encoding = "utf-8"
 
 
 @dataclass
@@ -50,13 +60,7 @@ class GradeView:
     def __repr__(self) -> str:
         if self.report is None:
             return self.note
-        lines = [self._headline()]
-        for status, level, title, message, hint in self._checks():
-            lines.append(f"{status:<10} {level:<8} {title}")
-            lines += [f"{'':4}{line}" for line in message.splitlines()]
-            if hint:
-                lines.append(f"{'':4}Hint: {hint}")
-        return "\n".join(lines)
+        return render(from_document(self.report), _PlainUnicode())
 
     def _repr_html_(self) -> str:
         if self.report is None:

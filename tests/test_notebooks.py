@@ -173,9 +173,11 @@ def test_grade_view_renders_a_table():
     page = view._repr_html_()
     assert page.count("<tr>") == 3 and "upload: failed (score 1/2)" in page
     assert "rejects &lt;non-PDF&gt; files" in page and "Hint: Check content_type." in page
-    text = repr(view)
-    assert text.splitlines()[0] == "upload: failed (score 1/2)"
-    assert "✅ passed" in text and "❌ failed" in text and "got 200, expected 415." in text
+    text = repr(view)  # the terminal report, as `docchat-grade drills/upload.py` prints it
+    assert text.splitlines()[0] == "docchat-grade · upload · drills/upload.py"
+    assert "✓ upload.accepts_pdf" in text and "✗ upload.rejects_non_pdf" in text
+    assert "got 200, expected 415." in text and "hint:     Check content_type." in text
+    assert "score 1/2" in text and "\x1b[" not in text
     assert not view.passed
 
 
