@@ -4,10 +4,11 @@
 
 The cohort has every drill in the manifest (50 learners x N drills): mostly solutions, then
 mutants (one known bug each), skeletons and a few missing files (tests/cohorts.py). Prints
-drill-grades per second, CPU time, the peak memory of the whole process tree (PSS, so pages
-shared by forked processes count once), and the per-grade overhead of a batch grade against
-one `docchat-grade PATH` (time spent outside the checks themselves). Target: the 50-learner
-cohort in under 90 s and 1 GiB on a 2-core machine.
+drill-grades per second, CPU time, whether every file got its known verdict, the peak memory of
+the whole process tree (PSS, so pages shared by forked processes count once), and the
+per-grade overhead of a batch grade against one `docchat-grade PATH` (time spent outside the
+checks themselves). Target: the 50-learner cohort in under 90 s and 1 GiB on a 2-core machine,
+every verdict as expected.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import manifest  # noqa: E402
-from tests.cohorts import make_cohort, random_cohort  # noqa: E402
+from tests.cohorts import make_cohort, mutants_of, random_cohort, verdict  # noqa: E402
 
 GRADE = str(Path(sys.executable).with_name("docchat-grade"))
 TARGET_S, TARGET_MIB = 90.0, 1024
@@ -74,6 +75,15 @@ class PeakMemory(threading.Thread):
             time.sleep(0.2)
 
 
+def unexpected(report: dict, kind: str) -> str:
+    """What is wrong with a file's report, given what the file is ('' if nothing)."""
+    if kind.startswith("mutant:"):  # caught by the check named for its bug (it may only be a stretch one)
+        catches = mutants_of(report["drill"])[kind.split(":", 1)[1]].catches
+        status = next(c["status"] for c in report["checks"] if c["id"] == catches)
+        return "" if status == "failed" else f"{catches} {status}, expected failed"
+    return "" if report["status"] == verdict(kind) else f"{report['status']}, expected {verdict(kind)}"
+
+
 def single_grade(drill: str) -> tuple[float, float]:
     """Wall time of `docchat-grade solutions/<drill>.py`, and the time its checks took."""
     started = time.monotonic()
@@ -96,7 +106,8 @@ def main() -> int:
     drills = manifest.load().names
     work = Path(args.keep or tempfile.mkdtemp(prefix="docchat-bench-"))
     submissions, out = work / "submissions", work / "out"
-    make_cohort(submissions, random_cohort(drills, args.learners, args.seed))
+    learners = random_cohort(drills, args.learners, args.seed)
+    make_cohort(submissions, learners)
     files = sum(1 for _ in submissions.glob("*/drills/*.py"))
     print(f"cohort: {args.learners} learners x {len(drills)} drills ({', '.join(drills)}) = "
           f"{args.learners * len(drills)} drill files, {files} handed in; cores: {os.cpu_count()}; "
@@ -133,7 +144,12 @@ def main() -> int:
     print(f"per-grade overhead (time outside the checks): batch {per_grade - in_checks:.2f} s "
           f"(lane time per grade {per_grade:.2f} s, in checks {in_checks:.2f} s) vs single grade "
           f"{single_overhead:.2f} s")
-    ok = wall < TARGET_S and memory.peak < TARGET_MIB
+    results = json.loads((out / "results.json").read_text())
+    wrong = [f"{learner}/{drill} ({kind}): {problem}" for learner, kinds in learners.items()
+             for drill, kind in kinds.items() if (problem := unexpected(results[learner][drill], kind))]
+    print(f"verdicts: {len(learners) * len(drills) - len(wrong)} as expected"
+          + (", NOT as expected:\n  " + "\n  ".join(wrong) if wrong else ""))
+    ok = wall < TARGET_S and memory.peak < TARGET_MIB and not wrong
     print(f"target (< {TARGET_S:g} s, < {TARGET_MIB} MiB): {'met' if ok else 'NOT met'}; "
           f"load average after: {os.getloadavg()[0]:.1f}; results in {out}")
     return 0 if ok else 1

@@ -11,12 +11,18 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
 BODY_KEEP = 1 << 20
+
+
+# The request being driven (its `tag`), as seen from whatever the app runs on its behalf: code
+# awaited in the route, threads it starts with to_thread, and its BackgroundTasks inherit it.
+CURRENT_REQUEST: ContextVar[object] = ContextVar("docchat_current_request", default=None)
 
 
 class Timeline:
@@ -72,11 +78,13 @@ async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
                 headers: dict[str, str] | None = None, trace_memory: bool = False,
                 timeline: Timeline | None = None, disconnect: Disconnect | None = None,
                 query: str = "", state: dict | None = None, max_pull: int | None = None,
-                on_body: Callable[[bytes], None] | None = None) -> Exchange:
+                on_body: Callable[[bytes], None] | None = None, tag: object = None) -> Exchange:
     """Send one HTTP request straight into `app` and return what came back.
 
     `on_body` sees each response body chunk the moment the app sends it (to watch a stream).
+    `tag` is what CURRENT_REQUEST says in code the app runs on this request's behalf.
     """
+    CURRENT_REQUEST.set(tag)  # in this task's own context: this request only
     exchange = Exchange(method, path)
     pieces: Iterator[bytes] = iter(body)
     pending: bytes | None = next(pieces, None)

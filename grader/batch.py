@@ -29,6 +29,7 @@ from grader import cohort as outputs
 from grader import github, gradescope, junit, manifest, resume, runner
 from grader.atomic import write_atomic
 from grader.batchprogress import Progress
+from grader.browser import BrowserError, SharedBrowser, find_chromium
 from grader.forkserver import ForkServer, Stopped
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE
 from grader.runner import GraderBroke, Limits
@@ -147,6 +148,7 @@ class Batch:
         self.config = resume.fingerprint(extra_checks, {"check_s": limits.check_s,
                                                          "memory_mb": limits.memory_mb})
         self.plans: dict[str, list[dict]] = {}
+        self.browsers: dict[ForkServer, SharedBrowser] = {}  # one per lane, started when first needed
         self.argv: list[str] = []
 
     @classmethod
@@ -206,8 +208,20 @@ class Batch:
         return {**document, "error": clean(document["error"]) if document["error"] else None,
                 "checks": [{**c, "message": clean(c["message"])} for c in document["checks"]]}
 
+    def lend_browser(self, job: Job, server: ForkServer) -> None:
+        """A drill with a browser check gets the lane's browser, kept warm across grades."""
+        lent: tuple[int, ...] = ()
+        if "chromium" in manifest.load().drill(job.drill).needs and (executable := find_chromium()):
+            shared = self.browsers.setdefault(server, SharedBrowser(executable))
+            try:
+                lent = shared.lend()
+            except BrowserError:
+                pass  # the check starts a browser of its own (and says so if that fails too)
+        server.lend(lent)
+
     def grade(self, job: Job, server: ForkServer) -> Outcome:
         started = time.monotonic()
+        self.lend_browser(job, server)
         try:
             report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
                                   shown_as=job.target, launcher=server, plan=self.plans[job.drill])
@@ -312,6 +326,8 @@ class Batch:
         finally:
             for server in servers:
                 server.close()
+            for shared in self.browsers.values():
+                shared.close()
         elapsed = time.monotonic() - started
         self.write(cohort, {
             "started": started_at.isoformat(timespec="seconds"),

@@ -27,7 +27,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from grader import sandbox
+from grader import browser, sandbox
 from grader.runner import GraderBroke
 
 # Imported before forking. A module missing here still works; it is just imported per grade.
@@ -53,6 +53,11 @@ class ForkServer:
         self._sock: socket.socket | None = None
         self._server: subprocess.Popen | None = None
         self._stopped = False
+        self._lent: tuple[int, ...] = ()
+
+    def lend(self, fds: tuple[int, ...]) -> None:
+        """Hand these descriptors (a browser's pipe ends) to the grading processes started from now on."""
+        self._lent = fds
 
     def _ensure_running(self) -> socket.socket:
         if self._stopped:
@@ -82,7 +87,7 @@ class ForkServer:
         request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, {**self.env, **extra_env}),
                    "memory_mb": memory_mb, "file_mb": file_mb}
         try:
-            socket.send_fds(sock, [json.dumps(request).encode()], [out_w, err_w, channel_fd])
+            socket.send_fds(sock, [json.dumps(request).encode()], [out_w, err_w, channel_fd, *self._lent])
         finally:
             os.close(out_w)
             os.close(err_w)
@@ -259,7 +264,7 @@ def serve(sock: socket.socket) -> None:
             continue
         else:
             try:
-                data, fds, _, _ = socket.recv_fds(sock, MESSAGE_MAX, 3)
+                data, fds, _, _ = socket.recv_fds(sock, MESSAGE_MAX, 5)
             except ConnectionResetError:
                 data, fds = b"", []
         if not data:  # the parent is gone, or stops us: end everything and stop
@@ -374,7 +379,7 @@ def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...
         if os.getppid() != server:
             os._exit(70)
         sandbox.limiter(request["memory_mb"], request["file_mb"])()
-        out, err, channel = fds
+        out, err, channel, *lent = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
         for fd, target in ((devnull, 0), (out, 1), (err, 2)):
             os.dup2(fd, target)
@@ -382,6 +387,10 @@ def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        if lent:
+            for fd in lent:
+                os.set_inheritable(fd, False)  # the grader's alone, not the learner's subprocesses'
+            os.environ[browser.LENT_VAR] = ",".join(map(str, lent))
         sys.argv = ["grader.child", *request["args"]]
         sys.path[0] = request["cwd"]  # as for `python -m grader.child` started in cwd
         os.write(ready, b"1")

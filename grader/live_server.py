@@ -27,21 +27,26 @@ class ServerError(Exception):
 class LiveServer:
     url: str
     errors: list[BaseException] = field(default_factory=list)  # what the app raised
+    open_requests: int = 0  # HTTP requests the app is still answering
 
 
 class _Recording:
-    """Passes requests to the app and keeps what it raised (uvicorn would only log it)."""
+    """Passes requests to the app, counting those still open and keeping what it raised."""
 
-    def __init__(self, app: Any, errors: list[BaseException]) -> None:
-        self.app, self.errors = app, errors
+    def __init__(self, app: Any, live: LiveServer) -> None:
+        self.app, self.live = app, live
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        http = scope["type"] == "http"
+        self.live.open_requests += http
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
             if scope["type"] != "lifespan":
-                self.errors.append(exc)
+                self.live.errors.append(exc)
             raise
+        finally:
+            self.live.open_requests -= http
 
 
 @contextmanager
@@ -49,7 +54,7 @@ def serving(app: Any, *, start_s: float = 5.0, stop_s: float = 2.0) -> Iterator[
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     live = LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    config = uvicorn.Config(_Recording(app, live.errors), lifespan="auto", log_level="critical",
+    config = uvicorn.Config(_Recording(app, live), lifespan="auto", log_level="critical",
                             access_log=False, http="h11", ws="none", loop="asyncio",
                             timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)

@@ -18,6 +18,7 @@ class Check:
     title: str
     hints: tuple[str, ...]
     lesson: str
+    needs: tuple[str, ...] = ()  # programs the check runs, beyond Python: "chromium"
 
     @property
     def drill(self) -> str:
@@ -38,6 +39,10 @@ class Drill:
     @property
     def checks_module(self) -> str:
         return f"check_{self.name}.py"
+
+    @property
+    def needs(self) -> set[str]:
+        return {need for check in self.checks for need in check.needs}
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ def parse(data: dict) -> Manifest:
                 raise ValueError(f"{c['id']}: level must be one of {LEVELS}")
             if not c["id"].startswith(raw["name"] + "."):
                 raise ValueError(f"{c['id']} does not belong to drill {raw['name']}")
-            checks.append(Check(c["id"], c["level"], c["title"], tuple(c["hints"]), c["lesson"]))
+            checks.append(Check(c["id"], c["level"], c["title"], tuple(c["hints"]), c["lesson"],
+                                tuple(c.get("needs", ()))))
         drills.append(Drill(raw["name"], raw["title"], raw["lesson"], tuple(checks)))
     return Manifest(tuple(drills))
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from contextlib import asynccontextmanager
 
 import httpx
@@ -11,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from grader.browser import Chromium, find_chromium
+from grader.browser import LENT_VAR, SharedBrowser, find_chromium, open_browser
 from grader.live_server import ServerError, serving
 
 CHROMIUM = find_chromium()
@@ -89,23 +91,81 @@ def test_reads_the_page_follows_a_form_and_reports_script_errors(tmp_path) -> No
         .then(body => { document.getElementById("out").textContent = "echo:" + body.q; });
       undefinedFunction();
     </script>"""
-    with serving(page_app(html)) as live, \
-            Chromium(CHROMIUM, tmp_path / "profile", deadline=time.monotonic() + 20) as browser:
+    profile = tmp_path / "profile"
+    with serving(page_app(html)) as live, open_browser(CHROMIUM, profile, deadline=time.monotonic() + 20) as browser:
         session = browser.open(live.url + "/")
         assert browser.wait_event("Page.loadEventFired", 10)
         assert "button" in browser.ask(session, "hello there")
         assert "echo:hello there" in browser.wait_for_text(session, "echo:hello there", 10)
         assert any("undefinedFunction" in p for p in browser.page_problems())
         assert (live.url + "/", 200, "Document") in browser.responses()
-        process = browser._proc
-    assert process.poll() is not None, "leaving the block kills Chromium"
+        assert running_with(profile), "the browser is running inside the block"
+    assert not running_with(profile), "leaving the block kills Chromium"
+
+
+def running_with(profile: Path) -> list[int]:
+    """Processes whose command line names `profile` (a browser using it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(profile).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
 
 
 @needs_chromium
 def test_wait_for_text_gives_up_at_its_time(tmp_path) -> None:
     with serving(page_app("<p>never the answer</p>")) as live, \
-            Chromium(CHROMIUM, tmp_path / "profile", deadline=time.monotonic() + 20) as browser:
+            open_browser(CHROMIUM, tmp_path / "profile", deadline=time.monotonic() + 20) as browser:
         session = browser.open(live.url + "/")
         started = time.monotonic()
         assert browser.wait_for_text(session, "answer!", 0.5).strip() == "never the answer"
         assert time.monotonic() - started < 3
+        assert not browser.stilled
+
+
+@needs_chromium
+def test_wait_for_text_stops_once_the_page_is_still_and_nothing_runs(tmp_path) -> None:
+    with serving(page_app("<p>never the answer</p>")) as live, \
+            open_browser(CHROMIUM, tmp_path / "profile", deadline=time.monotonic() + 30) as browser:
+        session = browser.open(live.url + "/")
+        started = time.monotonic()
+        assert "never the answer" in browser.wait_for_text(session, "answer!", 20, settled=lambda: True)
+        assert browser.stilled and time.monotonic() - started < 10
+
+
+@needs_chromium
+def test_a_shared_browser_is_lent_clean_to_grade_after_grade(tmp_path, monkeypatch) -> None:
+    """Each grade finds no tab, cookie or stray answer from the last one, even one killed mid-way."""
+    app = page_app("<p>page</p><script>document.cookie = 'seen=yes; max-age=3600'</script>")
+    shared = SharedBrowser(CHROMIUM)
+    try:
+        with serving(app) as live:
+            lent = shared.lend()
+            monkeypatch.setenv(LENT_VAR, ",".join(map(str, lent)))
+            with open_browser(CHROMIUM, tmp_path / "unused", deadline=time.monotonic() + 20) as browser:
+                session = browser.open(live.url + "/")
+                assert "page" in browser.wait_for_text(session, "page", 10)
+                assert browser.evaluate(session, "document.cookie") == "seen=yes"
+                # a grade killed here leaves its tab open, an answer unread and half a message
+                browser.send("Target.createTarget", {"url": "about:blank"})
+                os.write(lent[0], b'{"id": 1, "method": "Browser.getVersion"}\0')
+            os.write(lent[0], b'{"id": 2, "method": "Target.getTargets", "params": {}}\0')
+            time.sleep(0.5)
+            os.read(lent[1], 7)  # the next reader starts mid-message
+            assert shared.lend() == lent, "a browser that still answers is kept"
+            with open_browser(CHROMIUM, tmp_path / "unused", deadline=time.monotonic() + 20) as browser:
+                assert [t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page"] == []
+                assert browser.send("Storage.getCookies")["cookies"] == []
+            shared._browser.proc.kill()
+            shared._browser.proc.wait()
+            monkeypatch.setenv(LENT_VAR, ",".join(map(str, shared.lend())))
+            with open_browser(CHROMIUM, tmp_path / "unused", deadline=time.monotonic() + 20) as browser:
+                session = browser.open(live.url + "/")
+                assert "page" in browser.wait_for_text(session, "page", 10), "a dead browser is replaced"
+        assert not running_with(tmp_path / "unused"), "a lent browser is never started by the grade"
+    finally:
+        shared.close()
+    assert shared._browser is None

@@ -67,7 +67,8 @@ def check_completes(background):
     job_id, job = one_job(background)
     status = job.get("status")
     if status != "done":
-        fail(sent=f"an upload, then GET /jobs/{job_id} for {SETTLE_LIMIT:g} s; ingest returned at once",
+        fail(sent=f"an upload, then GET /jobs/{job_id} until it settled (at most {SETTLE_LIMIT:g} s); "
+                  "ingest returned at once",
              got=f"status {status_of(job)}" + (f", error {trim(repr(job.get('error')), 200)}"
                                                if status == "failed" else ""),
              expected='"done"', note=STUCK.get(status, ""))
@@ -100,7 +101,8 @@ def check_failure_reported(background):
     background.ingest.fail_always = True
     job_id, job = one_job(background)
     status, error = job.get("status"), job.get("error")
-    sent = f"an upload whose ingest raises IngestFailed, then GET /jobs/{job_id} for {SETTLE_LIMIT:g} s"
+    sent = (f"an upload whose ingest raises IngestFailed, then GET /jobs/{job_id} until it settled "
+            f"(at most {SETTLE_LIMIT:g} s)")
     if status != "failed":
         notes = {"done": "the exception was swallowed: the job must say it failed",
                  "processing": "the worker may have died with the exception: catch it and record "
@@ -173,7 +175,7 @@ def check_many_jobs(background):
         fail(sent=sent, got=f"{len(uploads)} different job ids", expected=f"{n} different job ids")
     unfinished = Counter(job.get("status") for job in seen.values() if job.get("status") != "done")
     if unfinished:
-        fail(sent=sent, got=f"after {SETTLE_LIMIT:g} s, not done: "
+        fail(sent=sent, got=f"once they settled (at most {SETTLE_LIMIT:g} s), not done: "
              + ", ".join(f"{count} {status!r}" for status, count in unfinished.items()),
              expected=f"all {n} jobs done", note=STUCK.get(unfinished.most_common(1)[0][0], ""))
     runs = {job_id: background.ingest.calls_for(job_id) for job_id in uploads}

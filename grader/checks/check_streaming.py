@@ -194,7 +194,9 @@ def check_browser_page(streaming, workdir):
     if page and page[0] != 200:
         fail(sent=sent, got=f"GET / answered {page[0]}", expected="200 and an HTML page at /")
     if answer not in visit.text:
-        fail(sent=sent, got=f"after {BROWSER_S:g} s the page showed {_page_text(visit)}",
+        when = ("once the stream was over and the page had stopped changing," if visit.settled
+                else f"after {BROWSER_S:g} s")
+        fail(sent=sent, got=f"{when} the page showed {_page_text(visit)}",
              expected=f"the page to show the whole answer: {answer}", note=_what_happened(visit, streaming))
     if DONE in visit.text:
         fail(sent=sent, got=f"the page showed {_page_text(visit)}",

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from grader.asgi import Exchange, Timeline
+from grader.asgi import CURRENT_REQUEST, Exchange, Timeline
 from grader.deadline import NoAnswer, within
 from grader.expect import describe, fail, json_body, size
 from grader.fixtures import GraderClient
@@ -31,6 +31,7 @@ from grader.learner import Learner
 POST_LIMIT = 2.0  # seconds an upload may take, even while ingest is busy
 GET_LIMIT = 1.0  # seconds a job lookup may take
 SETTLE_LIMIT = 3.0  # seconds a job may take to finish once ingest is free
+QUIET_S = 0.5  # a job that ingest has returned for, unchanged this long, is stuck
 GATE_LIMIT = 6.0  # a held ingest lets go by itself after this, whatever happens
 SHUTDOWN_GRACE = 1.0  # how long a held ingest waits for the app to finish shutting down
 LIFESPAN_LIMIT = 3.0  # seconds the app may take to start, or to stop
@@ -61,6 +62,7 @@ class IngestCall:
     path: Path
     data: bytes | None  # the file's bytes when ingest was called; None if there was no file
     on_event_loop: bool
+    request: object  # the tag of the request it ran on behalf of (None: a worker of the app's own)
 
 
 class FakeIngest:
@@ -84,7 +86,7 @@ class FakeIngest:
     def __call__(self, job_id: object, path: object) -> None:
         resolved = Path(str(path)).resolve()
         call = IngestCall(job_id, resolved, resolved.read_bytes() if resolved.is_file() else None,
-                          on_event_loop())
+                          on_event_loop(), CURRENT_REQUEST.get())
         with self._changed:
             self.calls.append(call)
             self.running.append(call)
@@ -96,6 +98,17 @@ class FakeIngest:
         finally:
             with self._changed:
                 self.running.remove(call)
+
+    def holding_up(self, request: object = None) -> str:
+        """Why a request (tagged `request`) cannot be answered while ingest is held: '' if it can."""
+        if self._gate.is_set():
+            return ""
+        for call in list(self.running):
+            if call.on_event_loop:
+                return "ingest, which the grader is holding, is running on the app's event loop"
+            if request is not None and call.request is request:
+                return "the request is waiting for ingest to return, and the grader is holding it"
+        return ""
 
     def calls_for(self, job_id: object) -> list[IngestCall]:
         return [c for c in self.calls if c.job_id == job_id]
@@ -156,19 +169,22 @@ class Jobs:
                    "content-length": str(len(body))}
         sent = sent_upload(data, filename, email)
         marks = len(self.timeline.entries)
+        tag = object()
         try:
             return within(POST_LIMIT, lambda: self.client.drive(
-                "POST", "/upload", body=[body], headers=headers, timeline=self.timeline), sent=sent)
+                "POST", "/upload", body=[body], headers=headers, timeline=self.timeline, tag=tag),
+                sent=sent, cannot_come=lambda: self.ingest.holding_up(tag))
         except NoAnswer as exc:
             answered = any(what == "http.response.body.final" for _, what in self.timeline.entries[marks:])
-            raise NoAnswer(sent, exc.seconds, self.why_no_answer(answered)) from None
+            raise NoAnswer(sent, exc.seconds, self.why_no_answer(answered), cannot_come=exc.cannot_come) from None
 
     def get(self, job_id: str) -> Exchange:
         sent = f"GET /jobs/{job_id}"
         try:
-            return within(GET_LIMIT, lambda: self.client.drive("GET", f"/jobs/{job_id}"), sent=sent)
+            return within(GET_LIMIT, lambda: self.client.drive("GET", f"/jobs/{job_id}"), sent=sent,
+                          cannot_come=self.ingest.holding_up)
         except NoAnswer as exc:
-            raise NoAnswer(sent, exc.seconds, self.why_no_answer(False)) from None
+            raise NoAnswer(sent, exc.seconds, self.why_no_answer(False), cannot_come=exc.cannot_come) from None
 
     def why_no_answer(self, response_sent: bool) -> str:
         running = list(self.ingest.running)
@@ -198,15 +214,25 @@ class Jobs:
 
     def settle(self, job_ids: Iterable[str], *, seconds: float = SETTLE_LIMIT,
                context: str = "", note: str = "") -> dict[str, dict]:
-        """Each job as last seen: once all are done or failed, or after `seconds`."""
+        """Each job as last seen: once all are done or failed, or after `seconds`.
+
+        Also once nothing more can happen: every unfinished job has been through ingest, and
+        for QUIET_S no ingest ran or started and no job changed (a job stuck after ingest).
+        """
         latest: dict[str, dict] = {}
         pending = list(job_ids)
         end = time.monotonic() + seconds
+        quiet_since, seen = time.monotonic(), None
         while True:
             for job_id in pending:
                 latest[job_id] = self.job(job_id, context=context, note=note)
             pending = [j for j in pending if latest[j].get("status") not in FINAL]
-            if not pending or time.monotonic() > end:
+            now = time.monotonic()
+            state = ([latest[j] for j in pending], len(self.ingest.calls), len(self.ingest.running))
+            if state != seen or self.ingest.running:
+                quiet_since, seen = now, state
+            ingested = all(self.ingest.calls_for(j) for j in pending)
+            if not pending or now > end or (ingested and now - quiet_since >= QUIET_S):
                 return latest
             time.sleep(0.02)
 

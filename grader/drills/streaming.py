@@ -25,7 +25,7 @@ import pytest
 
 from grader import sse
 from grader.asgi import Disconnect, Exchange, drive
-from grader.browser import Chromium
+from grader.browser import open_browser
 from grader.learner import Learner
 from grader.session import session_of
 
@@ -272,6 +272,7 @@ class PageVisit:
     responses: list[tuple[str, int, str]]  # (url, status, type) the page received
     problems: list[str]  # script errors, console errors, failed loads
     app_errors: list[BaseException]
+    settled: bool = False  # the page stopped changing before the time was up
 
 
 def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, seconds: float) -> PageVisit:
@@ -284,7 +285,7 @@ def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, s
 
     deadline = time.monotonic() + seconds
     answer = "".join(llm.tokens)
-    with serving(learner.app) as live, Chromium(executable, profile, deadline=deadline) as browser:
+    with serving(learner.app) as live, open_browser(executable, profile, deadline=deadline) as browser:
         url = f"{live.url}/?{query_for(QUESTION)}"
         session = browser.open(url)
         browser.wait_event("Page.loadEventFired", PATIENCE)
@@ -293,8 +294,11 @@ def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, s
         if not no_page:
             if not llm.asked.wait(0.5):
                 how = browser.ask(session, QUESTION) or "opened the page; it has no text field to ask in"
-            text = browser.wait_for_text(session, answer, deadline - time.monotonic())
-        return PageVisit(url, how, text, browser.responses(), browser.page_problems(), list(live.errors))
+            # nothing left running in the app: a page that is still then has shown all it will
+            text = browser.wait_for_text(session, answer, deadline - time.monotonic(),
+                                         settled=lambda: not live.open_requests)
+        return PageVisit(url, how, text, browser.responses(), browser.page_problems(), list(live.errors),
+                         settled=browser.stilled)
 
 
 @dataclass
