@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,7 @@ def main() -> int:
     drills = manifest.load().names
     work = Path(args.keep or tempfile.mkdtemp(prefix="docchat-bench-"))
     submissions, out = work / "submissions", work / "out"
+    shutil.rmtree(work / "out", ignore_errors=True)  # a kept folder would resume: grade everything
     learners = random_cohort(drills, args.learners, args.seed)
     make_cohort(submissions, learners)
     files = sum(1 for _ in submissions.glob("*/drills/*.py"))
@@ -149,7 +151,7 @@ def main() -> int:
              for drill, kind in kinds.items() if (problem := unexpected(results[learner][drill], kind))]
     print(f"verdicts: {len(learners) * len(drills) - len(wrong)} as expected"
           + (", NOT as expected:\n  " + "\n  ".join(wrong) if wrong else ""))
-    ok = wall < TARGET_S and memory.peak < TARGET_MIB and not wrong
+    ok = wall < TARGET_S and memory.peak < TARGET_MIB and not wrong and grades == files
     print(f"target (< {TARGET_S:g} s, < {TARGET_MIB} MiB): {'met' if ok else 'NOT met'}; "
           f"load average after: {os.getloadavg()[0]:.1f}; results in {out}")
     return 0 if ok else 1

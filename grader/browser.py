@@ -49,12 +49,12 @@ FLAGS = (
 # What the page shows: its text, plus what sits in text areas.
 PAGE_TEXT = ("(document.body ? document.body.innerText : '') + "
              "[...document.querySelectorAll('textarea')].map(t => '\\n' + t.value).join('')")
-# Resolves with the page's text once it holds `want`, or after `ms` milliseconds.
+# Resolves with the page's text once `found` (an expression of `text`) holds, or after `ms` ms.
 WAIT_FOR_TEXT = """new Promise(resolve => {
   const end = Date.now() + %(ms)d;
   const tick = () => {
     const text = %(text)s;
-    if (text.includes(%(want)s) || Date.now() > end) resolve(text); else setTimeout(tick, 25);
+    if (%(found)s || Date.now() > end) resolve(text); else setTimeout(tick, 25);
   };
   tick();
 })"""
@@ -305,29 +305,57 @@ class DevTools:
                 return False
         return True
 
-    def wait_for_text(self, session: str, want: str, seconds: float,
-                      settled: Callable[[], bool] = lambda: False) -> str:
+    def text(self, session: str) -> str:
+        """What the page shows now."""
+        return self.evaluate(session, PAGE_TEXT) or ""
+
+    def loading(self) -> int:
+        """How many of the page's requests have neither finished nor failed yet."""
+        started, ended = set(), set()
+        for event in self.events:
+            method = event.get("method")
+            if method == "Network.requestWillBeSent":
+                started.add(event["params"]["requestId"])
+            elif method in ("Network.loadingFinished", "Network.loadingFailed"):
+                ended.add(event["params"]["requestId"])
+        return len(started - ended)
+
+    def wait_loaded(self, seconds: float) -> bool:
+        """Wait (at most `seconds`) until none of the page's requests is still loading."""
+        end = min(self.deadline, time.monotonic() + seconds)
+        while self.loading():
+            if time.monotonic() >= end:
+                return False
+            try:
+                self._keep(self._next(end))
+            except TimeoutError:
+                return False
+        return True
+
+    def wait_for_text(self, session: str, want: str | None, seconds: float,
+                      settled: Callable[[], bool] = lambda: False, still_s: float = SETTLE_S) -> str:
         """Wait until the page shows `want` (or `seconds` pass); return the page's text then.
 
         Polled in slices, so a page that navigates (a form submitted) is followed. Gives up
         early once nothing more can come: `settled()` (say, the server has no request open)
-        held while the page's text stayed the same for a whole second (then `self.stilled`).
+        held while the page's text stayed the same for `still_s` (then `self.stilled` is set).
+        With `want` None, that is what it waits for.
         """
         end = min(self.deadline, time.monotonic() + seconds) - ANSWER_S  # room for the last answer
+        found = "false" if want is None else f"text.includes({json.dumps(want)})"
         text, same_since = "", time.monotonic()
         while True:
             before = text
-            ms = max(0, min(500, int((end - time.monotonic()) * 1000)))
+            ms = max(0, min(int(still_s * 500), int((end - time.monotonic()) * 1000)))
             try:
-                text = self.evaluate(session, WAIT_FOR_TEXT % {
-                    "ms": ms, "text": PAGE_TEXT, "want": json.dumps(want)}) or ""
+                text = self.evaluate(session, WAIT_FOR_TEXT % {"ms": ms, "text": PAGE_TEXT, "found": found}) or ""
             except PageError:
                 pass  # the page was navigating (a form submitted): try the new one
             now = time.monotonic()
             if text != before or not settled():
                 same_since = now
-            self.stilled = now - same_since >= SETTLE_S
-            if want in text or now >= end or self.stilled:
+            self.stilled = now - same_since >= still_s
+            if (want is not None and want in text) or now >= end or self.stilled:
                 return text
 
     def ask(self, session: str, question: str) -> str:

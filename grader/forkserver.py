@@ -212,11 +212,35 @@ def warm() -> None:
                 importlib.import_module(f"_pytest.{plugin}")
             except Exception:
                 pass
+    _warm_checks()
     _skip_absent_entry_points()
     # Everything imported so far lives as long as the server: keep it out of every future
     # garbage collection (cheaper collections in the children, and fewer copied pages).
     gc.collect()
     gc.freeze()
+
+
+def _warm_checks() -> None:
+    """Import the drills' fixtures and checks as a grade will, and read the manifest, once.
+
+    pytest imports `grader/checks/check_<drill>.py` as the top-level module `check_<drill>`
+    (its folder prepended to sys.path); one already in sys.modules from the same file is reused.
+    """
+    import importlib
+
+    from grader import child, manifest, plugin
+
+    manifest.load()
+    sys.path.insert(0, str(child.CHECKS_DIR))
+    try:
+        for name in [*plugin.pytest_plugins, "grader.live_server",
+                     *(f"check_{drill}" for drill in manifest.load().names)]:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+    finally:
+        sys.path.remove(str(child.CHECKS_DIR))
 
 
 def _skip_absent_entry_points() -> None:

@@ -38,6 +38,7 @@ MULTILINE_TOKENS = ["Steps:", "\n1. upload a PDF", "\n2. ask", " a question", "\
 PAGE_TOKENS = ["Doc", "Chat", "-", "answers", "-", "streamed", "-", "live."]
 PATIENCE = 2.0  # seconds to wait for something a correct app does at once
 STREAM_LIMIT = 3.0  # seconds a whole answer of a few tokens may take
+AFTER_ANSWER_S = 0.25  # once the stream has ended, how long the page's text must stay the same
 
 
 class Watch:
@@ -294,9 +295,16 @@ def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, s
         if not no_page:
             if not llm.asked.wait(0.5):
                 how = browser.ask(session, QUESTION) or "opened the page; it has no text field to ask in"
-            # nothing left running in the app: a page that is still then has shown all it will
-            text = browser.wait_for_text(session, answer, deadline - time.monotonic(),
-                                         settled=lambda: not live.open_requests)
+            def nothing_open() -> bool:  # nothing running in the app: a still page shows all it will
+                return not live.open_requests
+
+            text = browser.wait_for_text(session, answer, deadline - time.monotonic(), settled=nothing_open)
+            if answer in text:  # what else the stream makes the page show ([DONE]?) comes before its end
+                if browser.wait_loaded(min(PATIENCE, deadline - time.monotonic())):
+                    text = browser.text(session)  # every request has ended: nothing more comes
+                else:
+                    text = browser.wait_for_text(session, None, deadline - time.monotonic(),
+                                                 settled=nothing_open, still_s=AFTER_ANSWER_S)
         return PageVisit(url, how, text, browser.responses(), browser.page_problems(), list(live.errors),
                          settled=browser.stilled)
 
