@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-PIECE = 64 * 1024
+# A server hands the app a body in pieces. 256 KiB ones keep memory readings as meaningful as
+# uvicorn's 64 KiB (the limit checked is 8 MiB), and the grading work a quarter as large.
+PIECE = 256 * 1024
 BOUNDARY = "docchat-grader-boundary-7f3a"
 PDF_HEAD = b"%PDF-1.7\n"
 
@@ -58,7 +60,7 @@ class Multipart:
         return sum(len(self._header(p)) + p.size + 2 for p in self.parts) + len(self._tail)
 
     def pieces(self) -> Iterator[bytes]:
-        """The body in pieces of at most 64 KiB."""
+        """The body in pieces of at most PIECE bytes."""
         for part in self.parts:
             yield self._header(part)
             yield from part.pieces()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.bodies import Multipart, pdf_upload
+from grader.bodies import PIECE, Multipart, pdf_upload
 from grader.expect import describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
 
 check = pytest.mark.check
@@ -150,7 +150,7 @@ def check_streams_to_disk(upload, serve):
     # Just under MAX_BYTES, so that a limit bug is not also reported here.
     n, limit = upload.max_bytes - MiB, 8 * MiB
     body = pdf_upload(n)
-    sent = sent_file(n, "big.pdf") + ", in 64 KiB pieces"
+    sent = sent_file(n, "big.pdf") + f", in {size(PIECE)} pieces"
     with serve(upload.learner) as client:
         before = upload.saved_files()
         response = drive_upload(client, body, trace_memory=True)
