@@ -9,8 +9,9 @@ rather than a time budget. Every wait has a deadline.
 A single grade starts its own browser (`open_browser`) and kills its whole process group when
 done. A batch lane keeps one browser for all its grades (`SharedBrowser`, ~0.8 s of CPU saved
 per page): it lends each grading process the pipe ends (named in DOCCHAT_BROWSER_FDS), and
-between grades it closes every tab and clears cookies, or starts a new browser when the old one
-died or stopped answering (a grade killed mid-message can leave its pipe garbled).
+between grades it blanks its one tab, closes any other and clears cookies, or starts a new
+browser when the old one died or stopped answering (a grade killed mid-message can leave its
+pipe garbled).
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def open_browser(executable: str, profile: Path, *, deadline: float) -> Iterator
             yield tools
         finally:
             try:
-                tools.close_pages()
+                tools.leave()
             except BrowserError:
                 pass  # the lender tidies (or replaces) the browser before the next grade
         return
@@ -190,10 +191,10 @@ class SharedBrowser:
         return self._browser.cmd_w, self._browser.resp_r
 
     def _tidy(self, tools: DevTools) -> None:
-        """Close what the last grade left open; its first answer also drains the pipe of old ones."""
+        """Blank what the last grade left open; its first answer also drains the pipe of old ones."""
         if not self._browser.alive():
             raise BrowserError("Chromium exited")
-        tools.close_pages()
+        tools.blank()
         tools.send("Storage.clearCookies")
 
     def close(self) -> None:
@@ -270,20 +271,39 @@ class DevTools:
     # -- pages ---------------------------------------------------------------------------
 
     def open(self, url: str) -> str:
-        """Open `url` in a new tab, watching its console, errors and network; return its session."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        """Open `url` in the browser's tab, watching its console, errors and network; return its session.
+
+        The tab is reused (a lent browser keeps one between grades), so whatever the domains
+        replay from before the new page (old console messages) is dropped.
+        """
+        pages = self._pages()
+        target = pages[0] if pages else self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self.sessions.add(session)
         for domain in ("Page", "Runtime", "Network", "Log"):
             self.send(f"{domain}.enable", session=session)
+        self.events.clear()
         self.send("Page.navigate", {"url": url}, session=session)
         return session
 
-    def close_pages(self) -> None:
-        """Close every tab (a headless browser keeps running with none)."""
-        for target in self.send("Target.getTargets")["targetInfos"]:
-            if target["type"] == "page":
-                self.send("Target.closeTarget", {"targetId": target["targetId"]})
+    def _pages(self) -> list[str]:
+        return [t["targetId"] for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]
+
+    def leave(self) -> None:
+        """Stop watching the pages this connection opened (the browser goes on)."""
+        for session in self.sessions:
+            self.send("Target.detachFromTarget", {"sessionId": session})
+        self.sessions.clear()
+
+    def blank(self) -> None:
+        """Leave one tab, showing about:blank (nothing of the last page still running); close the rest."""
+        pages = self._pages()
+        for extra in pages[1:]:
+            self.send("Target.closeTarget", {"targetId": extra})
+        if pages:
+            session = self.send("Target.attachToTarget", {"targetId": pages[0], "flatten": True})["sessionId"]
+            self.send("Page.navigate", {"url": "about:blank"}, session=session)
+            self.send("Target.detachFromTarget", {"sessionId": session})
 
     def evaluate(self, session: str, expression: str) -> Any:
         """The value of a JavaScript expression in the page (a promise is awaited)."""
