@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/cohort.py [--learners 50] [--jobs N] [--seed 1] [--keep DIR]
 
+`--jobs` defaults to the number of cores + 1 (see docs/instructors.md, "How fast").
+
 The cohort has every drill in the manifest (50 learners x N drills): mostly solutions, then
 mutants (one known bug each), skeletons and a few missing files (tests/cohorts.py). Prints
 drill-grades per second, CPU time, whether every file got its known verdict, the peak memory of
@@ -97,7 +99,10 @@ def single_grade(drill: str) -> tuple[float, float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--learners", type=int, default=50)
-    p.add_argument("--jobs", type=int, default=None, help="default: docchat-grade's (the number of cores)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() + 1,
+                   help="default: the number of cores + 1, what docs/instructors.md advises for a "
+                        "small machine (a grade waits part of its time); 0: docchat-grade's own "
+                        "default (the number of cores)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", metavar="DIR", help="keep the cohort and the results here")
     p.add_argument("--without-chromium", action="store_true",

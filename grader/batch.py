@@ -20,6 +20,8 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +31,7 @@ from grader import cohort as outputs
 from grader import github, gradescope, junit, manifest, resume, runner
 from grader.atomic import write_atomic
 from grader.batchprogress import Progress
-from grader.browser import BrowserError, SharedBrowser, find_chromium
+from grader.browser import BrowserError, BrowserPool, find_chromium
 from grader.forkserver import ForkServer, Stopped
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE
 from grader.runner import GraderBroke, Limits
@@ -148,7 +150,9 @@ class Batch:
         self.config = resume.fingerprint(extra_checks, {"check_s": limits.check_s,
                                                          "memory_mb": limits.memory_mb})
         self.plans: dict[str, list[dict]] = {}
-        self.browsers: dict[ForkServer, SharedBrowser] = {}  # one per lane, started when first needed
+        # Warm browsers, at most one per core whatever --jobs is (each takes a few hundred MiB).
+        executable = find_chromium()
+        self.browsers = BrowserPool(executable, min(jobs, default_jobs())) if executable else None
         self.argv: list[str] = []
 
     @classmethod
@@ -208,27 +212,30 @@ class Batch:
         return {**document, "error": clean(document["error"]) if document["error"] else None,
                 "checks": [{**c, "message": clean(c["message"])} for c in document["checks"]]}
 
-    def lend_browser(self, job: Job, server: ForkServer) -> None:
-        """A drill with a browser check gets the lane's browser, kept warm across grades."""
-        lent: tuple[int, ...] = ()
-        if "chromium" in manifest.load().drill(job.drill).needs and (executable := find_chromium()):
-            shared = self.browsers.setdefault(server, SharedBrowser(executable))
+    @contextmanager
+    def browser_for(self, job: Job) -> Iterator[tuple[int, ...]]:
+        """While `job` is graded: the pipe ends of a warm browser if its drill needs one, else ()."""
+        if self.browsers is None or "chromium" not in manifest.load().drill(job.drill).needs:
+            yield ()
+            return
+        with self.browsers.borrowed() as shared:
             try:
                 lent = shared.lend()
             except BrowserError:
-                pass  # the check starts a browser of its own (and says so if that fails too)
-        server.lend(lent)
+                lent = ()  # the check starts a browser of its own (and says so if that fails too)
+            yield lent
 
     def grade(self, job: Job, server: ForkServer) -> Outcome:
         started = time.monotonic()
-        self.lend_browser(job, server)
-        try:
-            report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
-                                  shown_as=job.target, launcher=server, plan=self.plans[job.drill])
-        except GraderBroke as exc:
-            why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
-            return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
-                           time.monotonic() - started, broke=str(exc))
+        with self.browser_for(job) as lent:
+            server.lend(lent)
+            try:
+                report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
+                                      shown_as=job.target, launcher=server, plan=self.plans[job.drill])
+            except GraderBroke as exc:
+                why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
+                return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
+                               time.monotonic() - started, broke=str(exc))
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
         return Outcome(self.normalize(report.document()), time.monotonic() - started, broke)
 
@@ -326,8 +333,8 @@ class Batch:
         finally:
             for server in servers:
                 server.close()
-            for shared in self.browsers.values():
-                shared.close()
+            if self.browsers is not None:
+                self.browsers.close()
         elapsed = time.monotonic() - started
         self.write(cohort, {
             "started": started_at.isoformat(timespec="seconds"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import queue
 import resource
 import select
 import shutil
@@ -204,6 +205,28 @@ class SharedBrowser:
         if self._profile is not None:
             self._profile.cleanup()
             self._profile = None
+
+
+class BrowserPool:
+    """Shared browsers for any number of batch lanes: a lane borrows one for a grade."""
+
+    def __init__(self, executable: str, size: int) -> None:
+        self._all = [SharedBrowser(executable) for _ in range(max(1, size))]
+        self._free: queue.SimpleQueue[SharedBrowser] = queue.SimpleQueue()
+        for shared in self._all:
+            self._free.put(shared)
+
+    @contextmanager
+    def borrowed(self) -> Iterator[SharedBrowser]:
+        shared = self._free.get()  # when every browser is out, wait for one
+        try:
+            yield shared
+        finally:
+            self._free.put(shared)
+
+    def close(self) -> None:
+        for shared in self._all:
+            shared.close()
 
 
 class DevTools:
