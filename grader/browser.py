@@ -336,10 +336,10 @@ class DevTools:
             raise PageError(result["exceptionDetails"].get("text", "script error"))
         return result.get("result", {}).get("value")
 
-    def wait_event(self, method: str, seconds: float) -> bool:
-        """Wait (at most `seconds`) until the browser has reported an event named `method`."""
+    def _wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
+        """Read the browser's events until `condition()` holds (True) or `seconds` pass (False)."""
         end = min(self.deadline, time.monotonic() + seconds)
-        while not any(e.get("method") == method for e in self.events):
+        while not condition():
             if time.monotonic() >= end:
                 return False
             try:
@@ -347,6 +347,10 @@ class DevTools:
             except TimeoutError:
                 return False
         return True
+
+    def wait_event(self, method: str, seconds: float) -> bool:
+        """Wait (at most `seconds`) until the browser has reported an event named `method`."""
+        return self._wait_until(lambda: any(e.get("method") == method for e in self.events), seconds)
 
     def text(self, session: str) -> str:
         """What the page shows now."""
@@ -365,15 +369,7 @@ class DevTools:
 
     def wait_loaded(self, seconds: float) -> bool:
         """Wait (at most `seconds`) until none of the page's requests is still loading."""
-        end = min(self.deadline, time.monotonic() + seconds)
-        while self.loading():
-            if time.monotonic() >= end:
-                return False
-            try:
-                self._keep(self._next(end))
-            except TimeoutError:
-                return False
-        return True
+        return self._wait_until(lambda: not self.loading(), seconds)
 
     def wait_for_text(self, session: str, want: str | None, seconds: float,
                       settled: Callable[[], bool] = lambda: False, still_s: float = SETTLE_S) -> str:
