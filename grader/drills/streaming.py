@@ -273,7 +273,6 @@ class PageVisit:
     responses: list[tuple[str, int, str]]  # (url, status, type) the page received
     problems: list[str]  # script errors, console errors, failed loads
     app_errors: list[BaseException]
-    settled: bool = False  # the page stopped changing before the time was up
 
 
 def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, seconds: float) -> PageVisit:
@@ -305,8 +304,7 @@ def visit_page(learner: Learner, llm: FakeLLM, executable: str, profile: Path, s
                 else:
                     text = browser.wait_for_text(session, None, deadline - time.monotonic(),
                                                  settled=nothing_open, still_s=AFTER_ANSWER_S)
-        return PageVisit(url, how, text, browser.responses(), browser.page_problems(), list(live.errors),
-                         settled=browser.stilled)
+        return PageVisit(url, how, text, browser.responses(), browser.page_problems(), list(live.errors))
 
 
 @dataclass
