@@ -7,10 +7,11 @@ websocket library to install, and the grader can wait for a real condition in th
 rather than a time budget. Every wait has a deadline.
 
 A single grade starts its own browser (`open_browser`) and kills its whole process group when
-done. A batch lane keeps one browser for all its grades (`SharedBrowser`, ~0.8 s of CPU saved
-per page): it lends each grading process the pipe ends (named in DOCCHAT_BROWSER_FDS), and
-between grades it blanks its one tab, closes any other and clears cookies, or starts a new
-browser when the old one died or stopped answering (a grade killed mid-message can leave its
+done. A batch keeps a few warm browsers (`BrowserPool`, at most one per core), each kept for
+many grades (`SharedBrowser`: about 1 s of CPU saved per page). A lane borrows one for a grade
+and lends the grading process its pipe ends (named in DOCCHAT_BROWSER_FDS); before the next
+grade the browser's one tab is blanked, any other closed and cookies cleared, or a new browser
+started when the old one died or stopped answering (a grade killed mid-message can leave its
 pipe garbled).
 """
 
@@ -36,7 +37,7 @@ EXECUTABLES = ("chromium", "chromium-browser")
 LENT_VAR = "DOCCHAT_BROWSER_FDS"  # "command,response": the pipe ends of a browser lent to this process
 TIDY_S = 5.0  # seconds a lent browser may take to be tidied between grades
 ANSWER_S = 0.3  # what the browser may take to answer a command, within the deadline
-SETTLE_S = 1.0  # a page whose text and network stay still this long is done changing
+SETTLE_S = 1.0  # a page whose text stays the same this long, nothing running, is done changing
 # Headless, as root in a container, and quiet: no sandbox (root), no GPU, no first-run UI,
 # no network traffic of its own (updates, sync, QUIC, proxies), /tmp instead of a small /dev/shm.
 FLAGS = (
@@ -172,7 +173,7 @@ def open_browser(executable: str, profile: Path, *, deadline: float) -> Iterator
 
 
 class SharedBrowser:
-    """A batch lane's browser, kept for many grades and handed to each one clean."""
+    """A browser kept for many grades of a batch, and handed to each one clean."""
 
     def __init__(self, executable: str) -> None:
         self.executable = executable
@@ -325,8 +326,13 @@ class DevTools:
             self.send("Target.closeTarget", {"targetId": extra})
         if pages:
             session = self.send("Target.attachToTarget", {"targetId": pages[0], "flatten": True})["sessionId"]
+            self.sessions.add(session)
+            self.send("Page.enable", session=session)
             self.send("Page.navigate", {"url": "about:blank"}, session=session)
-            self.send("Target.detachFromTarget", {"sessionId": session})
+            # loaded now, so that its load event cannot be taken for the next grade's page
+            self.wait_event("Page.loadEventFired", TIDY_S)
+            self.leave()
+            self.events.clear()
 
     def evaluate(self, session: str, expression: str) -> Any:
         """The value of a JavaScript expression in the page (a promise is awaited)."""
