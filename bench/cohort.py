@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import manifest  # noqa: E402
+from grader.batch import default_jobs  # noqa: E402
 from tests.cohorts import make_cohort, mutants_of, random_cohort, verdict  # noqa: E402
 
 GRADE = str(Path(sys.executable).with_name("docchat-grade"))
@@ -99,7 +100,7 @@ def single_grade(drill: str) -> tuple[float, float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--learners", type=int, default=50)
-    p.add_argument("--jobs", type=int, default=os.cpu_count() + 1,
+    p.add_argument("--jobs", type=int, default=default_jobs() + 1,
                    help="default: the number of cores + 1, what docs/instructors.md advises for a "
                         "small machine (a grade waits part of its time); 0: docchat-grade's own "
                         "default (the number of cores)")

@@ -238,7 +238,6 @@ class DevTools:
         self._cmd_w, self._resp_r, self.deadline, self._log_tail = cmd_w, resp_r, deadline, log
         self.events: list[dict] = []
         self.sessions: set[str] = set()
-        self.stilled = False  # wait_for_text stopped early: the page had stopped changing
         # Ids of our own: a grade killed mid-command on a lent browser can leave an answer behind.
         self._ids = iter(range(os.getpid() % 1000 * 100_000 + 1, 1 << 30))
         self._buffer = b""
@@ -383,7 +382,7 @@ class DevTools:
 
         Polled in slices, so a page that navigates (a form submitted) is followed. Gives up
         early once nothing more can come: `settled()` (say, the server has no request open)
-        held while the page's text stayed the same for `still_s` (then `self.stilled` is set).
+        held while the page's text stayed the same for `still_s`.
         With `want` None, that is what it waits for.
         """
         end = min(self.deadline, time.monotonic() + seconds) - ANSWER_S  # room for the last answer
@@ -399,8 +398,7 @@ class DevTools:
             now = time.monotonic()
             if text != before or not settled():
                 same_since = now
-            self.stilled = now - same_since >= still_s
-            if (want is not None and want in text) or now >= end or self.stilled:
+            if (want is not None and want in text) or now >= end or now - same_since >= still_s:
                 return text
 
     def ask(self, session: str, question: str) -> str:
