@@ -6,8 +6,8 @@ from pathlib import Path
 
 from grader import manifest
 from grader.report import Report
-from grader.runner import Limits
-from grader.runner import grade as run_grade
+from grader.engine.runner import Limits
+from grader.engine.runner import grade as run_grade
 
 
 class UsageError(Exception):

@@ -20,8 +20,8 @@ USAGE = ("docchat-grade [PATH] [--watch] [--drill NAME] [--format FORMAT] | docc
 SUBCOMMANDS: dict[str, str] = {"hint": "grader.hints", "batch": "grader.batch"}
 
 # --format name -> module with `render(report) -> str`
-FORMATS: dict[str, str] = {"text": "grader.text", "json": "grader.report", "junit": "grader.junit",
-                           "gradescope": "grader.gradescope"}
+FORMATS: dict[str, str] = {"text": "grader.formats.text", "json": "grader.report", "junit": "grader.formats.junit",
+                           "gradescope": "grader.formats.gradescope"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def grade_command(args: argparse.Namespace) -> int:
     from grader.api import UsageError, grade_report
-    from grader.runner import GraderBroke, Limits
+    from grader.engine.runner import GraderBroke, Limits
 
     limits = Limits(check_s=args.timeout, memory_mb=args.memory_mb)
     try:

@@ -22,8 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from grader.asgi import Exchange, drive
-from grader.learner import Learner, LearnerApp, check_app, load, swap_seams
-from grader.session import LEARNER, session_of
+from grader.engine.learner import Learner, LearnerApp, check_app, load, swap_seams
+from grader.engine.session import LEARNER, session_of
 
 class GraderClient(TestClient):
     """A TestClient that tells the grader what it is sending (for time-limit messages)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from grader import manifest, workbook
 from grader.atomic import write_atomic
 from grader.report import EXIT_PASSED, EXIT_USAGE
-from grader.text import Style
+from grader.formats.text import Style
 
 
 class UnknownCheck(LookupError):

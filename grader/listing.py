@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader import manifest
 from grader.report import EXIT_PASSED, EXIT_USAGE
-from grader.text import Style
+from grader.formats.text import Style
 
 
 def chosen(args: argparse.Namespace) -> list[manifest.Drill]:

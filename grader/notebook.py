@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.report import from_document
-from grader.text import render
+from grader.formats.text import render
 
 __all__ = ["GradeView", "QuizResult", "check_answer", "show_grade"]
 

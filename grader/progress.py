@@ -23,7 +23,7 @@ from typing import Callable, TextIO
 
 from grader import manifest, skeletons, workbook
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE, Report, from_document
-from grader.text import Style
+from grader.formats.text import Style
 
 JOBS = 2
 NOT_STARTED, FAILING, CORE_PASSED, ALL_PASSED, BROKE = (

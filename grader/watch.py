@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
-from grader import text
+from grader.formats import text
 from grader.api import UsageError, grade_report, resolve_drill
 from grader.report import EXIT_PASSED, EXIT_USAGE, Report
-from grader.runner import Limits
+from grader.engine.runner import Limits
 
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
 WAKE_S = 1.0   # with native events: also wake this often, to catch a save made before watching began

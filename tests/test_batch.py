@@ -22,8 +22,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import batch, manifest
-from grader.batchprogress import Progress
+from grader import manifest
+from grader.batch import lanes as batch
+from grader.batch.progress import Progress
 from tests.cohorts import ROOT, make_cohort, verdict, write_learner
 from tests.test_formats import GRADESCOPE_SCHEMA, counts, outcomes
 from tests.test_hostile import _running_with

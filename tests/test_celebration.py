@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from grader import manifest, text
+from grader import manifest
+from grader.formats import text
 from tests.workbooks import made_up_report
 
 MANIFEST = manifest.load()

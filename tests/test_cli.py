@@ -74,7 +74,7 @@ def test_drill_can_be_named_explicitly(tmp_path):
 
 def test_colour_on_a_tty_unless_no_color():
     from grader.report import CheckResult, Report
-    from grader.text import render
+    from grader.formats.text import render
 
     class Tty:
         encoding = "utf-8"
@@ -94,7 +94,7 @@ def test_colour_on_a_tty_unless_no_color():
 
 def test_ascii_marks_when_the_terminal_cannot_show_unicode():
     from grader.report import CheckResult, Report
-    from grader.text import render
+    from grader.formats.text import render
 
     class Ascii:
         encoding = "ascii"

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import github, gradescope, junit
+from grader.formats import github, gradescope, junit
 from grader.report import CheckResult, Report
 from tests.conftest import DRILLS, SOLUTIONS
 

@@ -53,7 +53,7 @@ def graded(pytester: pytest.Pytester, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     result = pytester.runpytest_inprocess(
-        "-p", "grader.plugin", "-o", "python_files=check_*.py", "-o", "python_functions=check_*",
+        "-p", "grader.engine.plugin", "-o", "python_files=check_*.py", "-o", "python_functions=check_*",
         f"--docchat-target={SOLUTIONS / 'upload.py'}", "--docchat-drill=upload",
         f"--docchat-channel={write_fd}", f"--docchat-scratch={scratch}", "-p", "no:cacheprovider")
     return result, _drain(read_fd)
@@ -80,12 +80,12 @@ def _results(records):
 
 
 def test_the_check_marker_is_registered(pytester):
-    result = pytester.runpytest_inprocess("-p", "grader.plugin", "--markers")
+    result = pytester.runpytest_inprocess("-p", "grader.engine.plugin", "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.check(id, level=None, title=None, hint=None)*"])
 
 
 def test_options_are_registered(pytester):
-    result = pytester.runpytest_inprocess("-p", "grader.plugin", "--help")
+    result = pytester.runpytest_inprocess("-p", "grader.engine.plugin", "--help")
     result.stdout.fnmatch_lines(["*--docchat-target*", "*--docchat-drill*", "*--docchat-channel*"])
 
 
@@ -123,7 +123,7 @@ def test_outcomes_are_classified(graded):
 
 def test_the_session_lives_in_the_config_stash(pytester, tmp_path):
     pytester.makeconftest('''
-from grader.session import SESSION
+from grader.engine.session import SESSION
 def pytest_configure(config):
     pass
 def pytest_collection_finish(session):
@@ -133,7 +133,7 @@ def pytest_collection_finish(session):
     pytester.makepyfile(check_none="")
     read_fd, write_fd = os.pipe()
     result = pytester.runpytest_inprocess(
-        "-p", "grader.plugin", "-s", f"--docchat-target={SOLUTIONS / 'upload.py'}",
+        "-p", "grader.engine.plugin", "-s", f"--docchat-target={SOLUTIONS / 'upload.py'}",
         "--docchat-drill=upload", f"--docchat-channel={write_fd}", f"--docchat-scratch={tmp_path}")
     os.close(read_fd)
     result.stdout.fnmatch_lines(["*DRILL=upload*"])

@@ -13,7 +13,7 @@ import pytest
 
 from grader import cli, manifest, progress, skeletons
 from grader.progress import ALL_PASSED, CORE_PASSED, FAILING, NOT_STARTED, Row
-from grader.text import Style
+from grader.formats.text import Style
 from tests.conftest import DRILLS
 from tests.mutants.upload import MUTANTS
 from tests.workbooks import made_up_report, make_workbook, skeleton, solution, wait_for

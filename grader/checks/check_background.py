@@ -1,6 +1,6 @@
 """Checks for drill 5, background jobs (DRILLS.md).
 
-Every request has a time limit (grader/drills/background.py), so an app that blocks its own
+Every request has a time limit (grader/fakes/background.py), so an app that blocks its own
 event loop fails with the likely cause instead of hanging the run.
 """
 
@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from grader.drills.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
+from grader.fakes.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
 from grader.expect import describe, expect_queued, fail, job_id_of, trim
 
 check = pytest.mark.check

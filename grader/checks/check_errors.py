@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.drills.errors import SEEDS
+from grader.fakes.errors import SEEDS
 from grader.expect import compact, describe, expect_json, fail, fail_json, json_body, json_or_text, trim
 
 check = pytest.mark.check

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.routing import _DefaultLifespan  # what FastAPI() uses when no lifespan= is given
 
-from grader.drills.lifespan import FACTORIES, EmbeddingServiceDown, FakeEmbedder, FakePool
+from grader.fakes.lifespan import FACTORIES, EmbeddingServiceDown, FakeEmbedder, FakePool
 from grader.expect import describe, fail, json_body, trim
-from grader.learner import explain
+from grader.engine.learner import explain
 
 check = pytest.mark.check
 REQUESTS = 5

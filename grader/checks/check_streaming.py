@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 
 from grader.browser import BrowserError, find_chromium
-from grader.drills.streaming import (
+from grader.fakes.streaming import (
     DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, TOKENS, Chat, PageVisit,
     StreamingDrill, first_event_while_held, leave_mid_answer, mistake, query_for, received, shown,
     visit_page)
 from grader.expect import describe, fail, trim
-from grader.learner import explain
+from grader.engine.learner import explain
 from grader.live_server import ServerError
 
 check = pytest.mark.check

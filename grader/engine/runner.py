@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from grader import manifest, sandbox
-from grader.channel import Lines
+from grader import manifest
+from grader.engine import sandbox
+from grader.engine.channel import Lines
 from grader.report import CheckResult, Report
 
 OUTPUT_KEEP = 64 * 1024
@@ -170,8 +171,8 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
           launcher: Launcher | None = None, plan: list[dict] | None = None) -> Report:
     """Grade one drill file. The learner's code runs only in child processes.
 
-    `launcher` starts each grading process (default: a fresh `python -m grader.child`;
-    batch grading passes a warm grader.forkserver.ForkServer). `plan` is the drill's list of
+    `launcher` starts each grading process (default: a fresh `python -m grader.engine.examiner`;
+    batch grading passes a warm grader.engine.forkserver.ForkServer). `plan` is the drill's list of
     checks (id, level, title, hint) to report when a module cannot even list them, for
     example because importing it hangs; by default, the manifest's checks.
     """

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.channel import Channel
-from grader.learner import Learner
+from grader.engine.channel import Channel
+from grader.engine.learner import Learner
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 
-from grader.cohort import MISSING, is_hidden, learner_status, totals
+from grader.batch.cohort import MISSING, is_hidden, learner_status, totals
 from grader.report import Report
 
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"

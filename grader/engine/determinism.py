@@ -5,7 +5,7 @@ With `DOCCHAT_SEED` in its environment, the grading process draws `os.urandom` (
 import preflight and for each check, from the seed and the check's id. The ids a learner's
 app makes, which a failing check quotes, are then the same on every run. Grading is
 otherwise unchanged; nothing here is security-relevant inside a throwaway grading process.
-Loaded as a pytest plugin (`-p grader.determinism`) by grader/child.py.
+Loaded as a pytest plugin (`-p grader.engine.determinism`) by grader/engine/examiner.py.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-CHECKS_DIR = Path(__file__).with_name("checks")
+CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 PYTEST_ARGS = [
-    "-p", "grader.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
+    "-p", "grader.engine.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
     "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:legacypath",
     "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
     "-s", "-W", "ignore", "--assert=plain", "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings",
@@ -23,7 +23,7 @@ PYTEST_ARGS = [
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="grader.child")
+    parser = argparse.ArgumentParser(prog="grader.engine.examiner")
     parser.add_argument("--target", required=True)
     parser.add_argument("--drill", required=True)
     parser.add_argument("--channel", type=int, required=True)
@@ -35,7 +35,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def preflight(target: Path, workdir: Path) -> str | None:
     """Import the module once; return why it cannot be graded, or None."""
-    from grader.learner import LearnerError, check_app, load
+    from grader.engine.learner import LearnerError, check_app, load
 
     workdir.mkdir(parents=True, exist_ok=True)
     os.chdir(workdir)
@@ -48,16 +48,16 @@ def preflight(target: Path, workdir: Path) -> str | None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    from grader.channel import Channel
+    from grader.engine.channel import Channel
 
     channel = Channel(args.channel)
     target, scratch = Path(args.target).resolve(), Path(args.scratch)
     repeatable = []
-    if os.environ.get("DOCCHAT_SEED"):  # batch runs: see grader/determinism.py
-        from grader import determinism
+    if os.environ.get("DOCCHAT_SEED"):  # batch runs: see grader/engine/determinism.py
+        from grader.engine import determinism
 
         determinism.install(os.environ["DOCCHAT_SEED"])
-        repeatable = ["-p", "grader.determinism"]
+        repeatable = ["-p", "grader.engine.determinism"]
     problem = preflight(target, scratch / "import")
     if problem:
         channel.send("fatal", error=problem)

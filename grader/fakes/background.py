@@ -26,7 +26,7 @@ from grader.asgi import CURRENT_REQUEST, Exchange, Timeline
 from grader.deadline import NoAnswer, within
 from grader.expect import describe, fail, json_body, size
 from grader.fixtures import GraderClient
-from grader.learner import Learner
+from grader.engine.learner import Learner
 
 POST_LIMIT = 2.0  # seconds an upload may take, even while ingest is busy
 GET_LIMIT = 1.0  # seconds a job lookup may take

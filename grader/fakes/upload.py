@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.asgi import Timeline
-from grader.learner import Learner, LearnerError
+from grader.engine.learner import Learner, LearnerError
 
 
 @dataclass(frozen=True)

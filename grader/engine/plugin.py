@@ -16,15 +16,16 @@ from typing import Any
 
 import pytest
 
-from grader import drills, manifest
-from grader.channel import Channel
+from grader import fakes as drills
+from grader import manifest
+from grader.engine.channel import Channel
 from grader.expect import CheckFailed
-from grader.learner import LearnerError, explain, is_learners
-from grader.session import LEARNER, SESSION, GradeSession
+from grader.engine.learner import LearnerError, explain, is_learners
+from grader.engine.session import LEARNER, SESSION, GradeSession
 
-# Each module in grader/drills/ holds one drill's fakes and fixtures.
+# Each module in grader/fakes/ holds one drill's fakes and fixtures.
 pytest_plugins = ["grader.fixtures"] + [
-    f"grader.drills.{m.name}" for m in pkgutil.iter_modules(drills.__path__)]
+    f"grader.fakes.{m.name}" for m in pkgutil.iter_modules(drills.__path__)]
 
 SEAM_COPIED = (
     "The grader swapped `{name}` on your module, but your code called its own copy of the "

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from grader.learner import Learner
-from grader.session import session_of
+from grader.engine.learner import Learner
+from grader.engine.session import session_of
 
 FACTORIES = ("open_db_pool", "load_embedding_client")
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from grader.cohort import MISSING, Cohort, learner_status, totals
+from grader.batch.cohort import MISSING, Cohort, learner_status, totals
 
 SHOWN_CHECKS = 8  # per annotation; the rest are counted
 

@@ -26,8 +26,8 @@ import pytest
 from grader import sse
 from grader.asgi import Disconnect, Exchange, drive
 from grader.browser import open_browser
-from grader.learner import Learner
-from grader.session import session_of
+from grader.engine.learner import Learner
+from grader.engine.session import session_of
 
 QUESTION = "What is DocChat?"
 DONE = "[DONE]"

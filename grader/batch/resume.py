@@ -19,7 +19,7 @@ from pathlib import Path
 from grader.atomic import write_atomic
 
 STATE_DIR = ".state"
-GRADER_DIR = Path(__file__).resolve().parent
+GRADER_DIR = Path(__file__).resolve().parents[1]
 VERSIONED = ("docchat-workbook", "fastapi", "starlette", "pydantic", "pytest", "python-multipart")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from grader.expect import fail
-from grader.learner import Learner, LearnerError, swap_seams
+from grader.engine.learner import Learner, LearnerError, swap_seams
 
 SEEDS = {
     "seed-annual-report": {"id": "seed-annual-report", "title": "Annual report 2024", "pages": 48},

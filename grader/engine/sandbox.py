@@ -78,7 +78,7 @@ def limiter(memory_mb: int, file_mb: int):
 
 def grader_root() -> str:
     """The folder that holds the `grader` package, for the grading process's PYTHONPATH."""
-    return str(Path(__file__).resolve().parent.parent)
+    return str(Path(__file__).resolve().parents[2])
 
 
 def child_env(token: str | None, extra_env: dict[str, str]) -> dict[str, str]:
@@ -112,16 +112,16 @@ def spawn(cmd: list[str], *, token: str, cwd: Path, pass_fds: tuple[int, ...],
 
 
 class ExecLauncher:
-    """Starts each grading process from scratch: `python -m grader.child ARGS`.
+    """Starts each grading process from scratch: `python -m grader.engine.examiner ARGS`.
 
-    The launcher interface (also grader/forkserver.py's `ForkServer`): `start(args, ...)`
+    The launcher interface (also grader/engine/forkserver.py's `ForkServer`): `start(args, ...)`
     returns a process with `pid`, `stdout`, `stderr`, `poll()`, `wait(timeout)` and
     `kill_group()`, whose report channel is the inherited descriptor `channel_fd`.
     """
 
     def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
               file_mb: int, extra_env: dict[str, str]) -> Spawned:
-        cmd = [sys.executable, "-m", "grader.child", *args, "--channel", str(channel_fd)]
+        cmd = [sys.executable, "-m", "grader.engine.examiner", *args, "--channel", str(channel_fd)]
         return spawn(cmd, token=token, cwd=cwd, pass_fds=(channel_fd,), memory_mb=memory_mb,
                      file_mb=file_mb, extra_env=extra_env)
 

@@ -1,13 +1,13 @@
 """A warm fork server: grading processes without paying for the imports every time.
 
-`python -m grader.child` spends most of a short grade importing FastAPI, starlette's
+`python -m grader.engine.examiner` spends most of a short grade importing FastAPI, starlette's
 TestClient and pytest. A fork server is a single-threaded process that imports them once,
 then forks a fresh grading process per request. The forked process does what a freshly
 started one does (new session, rlimits, its own stdout/stderr/report pipes, the run's
-environment) and then runs `grader.child.main`; the learner's code only ever runs there.
+environment) and then runs `grader.engine.examiner.main`; the learner's code only ever runs there.
 
 The parent side (`ForkServer.start`) returns a `ForkedProcess` with the small part of
-`subprocess.Popen` that grader/runner.py uses, so the runner watches it exactly as it
+`subprocess.Popen` that grader/engine/runner.py uses, so the runner watches it exactly as it
 watches a started process. The server handles one grading process at a time; it is a child
 subreaper, and when a grading process ends it kills whatever that process left behind.
 """
@@ -27,8 +27,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from grader import browser, sandbox
-from grader.runner import GraderBroke
+from grader import browser
+from grader.engine import sandbox
+from grader.engine.runner import GraderBroke
 
 # Imported before forking. A module missing here still works; it is just imported per grade.
 WARM_MODULES = (
@@ -36,7 +37,7 @@ WARM_MODULES = (
     "pydantic", "pydantic.v1", "fastapi", "fastapi.testclient", "fastapi.responses",
     "fastapi.security", "fastapi.staticfiles", "starlette.testclient", "starlette.background",
     "anyio", "anyio._backends._asyncio", "anyio.from_thread", "python_multipart", "multipart",
-    "httpx2", "pytest", "_pytest.config", "grader.child", "grader.plugin", "grader.fixtures",
+    "httpx2", "pytest", "_pytest.config", "grader.engine.examiner", "grader.engine.plugin", "grader.fixtures",
 )
 MESSAGE_MAX = 1 << 20
 
@@ -68,7 +69,7 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = sandbox.child_env(None, {**self.env, "PYTHONPATH": sandbox.grader_root()})
         self._server = subprocess.Popen(
-            [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+            [sys.executable, "-m", "grader.engine.forkserver", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), env=env, cwd="/", stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
@@ -80,7 +81,7 @@ class ForkServer:
 
     def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
               file_mb: int, extra_env: dict[str, str]) -> ForkedProcess:
-        """Fork a grading process running `grader.child` with `args` (see sandbox.ExecLauncher)."""
+        """Fork a grading process running `grader.engine.examiner` with `args` (see sandbox.ExecLauncher)."""
         sock = self._ensure_running()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -148,7 +149,7 @@ class ForkedProcess:
     def _end_orphaned(self) -> int:
         """The server died (the learner's code can kill its parent): its grading process is ours now.
 
-        As a child subreaper (grader/runner.py makes us one) we inherited the process, so its
+        As a child subreaper (grader/engine/runner.py makes us one) we inherited the process, so its
         pid cannot have been reused: kill it and reap it.
         """
         for kill in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
@@ -228,7 +229,8 @@ def _warm_checks() -> None:
     """
     import importlib
 
-    from grader import child, manifest, plugin
+    from grader import manifest
+    from grader.engine import examiner as child, plugin
 
     manifest.load()
     sys.path.insert(0, str(child.CHECKS_DIR))
@@ -415,11 +417,11 @@ def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...
             for fd in lent:
                 os.set_inheritable(fd, False)  # the grader's alone, not the learner's subprocesses'
             os.environ[browser.LENT_VAR] = ",".join(map(str, lent))
-        sys.argv = ["grader.child", *request["args"]]
-        sys.path[0] = request["cwd"]  # as for `python -m grader.child` started in cwd
+        sys.argv = ["grader.engine.examiner", *request["args"]]
+        sys.path[0] = request["cwd"]  # as for `python -m grader.engine.examiner` started in cwd
         os.write(ready, b"1")
         os.close(ready)
-        from grader import child
+        from grader.engine import examiner as child
 
         code = child.main([*request["args"], "--channel", str(channel)])
     except BaseException:

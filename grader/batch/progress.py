@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from grader.cohort import learner_status, totals
+from grader.batch.cohort import learner_status, totals
 
 BAR = 28
 

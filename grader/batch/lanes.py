@@ -3,10 +3,10 @@
 Each immediate subfolder of SUBMISSIONS_DIR is a learner (its name is the learner id) holding
 `drills/<drill>.py` files; OUT_DIR receives the files DRILLS.md "Instructor mode" names (see
 docs/instructors.md). Grades run `--jobs` at a time. Each lane owns a warm fork server
-(grader/forkserver.py), so the learner's code only ever runs in a forked grading process,
-watched and limited by grader/runner.py exactly as a single `docchat-grade PATH` is; this
+(grader/engine/forkserver.py), so the learner's code only ever runs in a forked grading process,
+watched and limited by grader/engine/runner.py exactly as a single `docchat-grade PATH` is; this
 process schedules, saves and writes. Every grade is saved the moment it finishes
-(grader/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
+(grader/batch/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
 or what changed.
 """
 
@@ -27,14 +27,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from grader import cohort as outputs
-from grader import github, gradescope, junit, manifest, resume, runner
+from grader.batch import cohort as outputs
+from grader.formats import github, gradescope, junit
+from grader import manifest
+from grader.batch import resume
+from grader.engine import runner
 from grader.atomic import write_atomic
-from grader.batchprogress import Progress
+from grader.batch.progress import Progress
 from grader.browser import BrowserError, BrowserPool, find_chromium
-from grader.forkserver import ForkServer, Stopped
+from grader.engine.forkserver import ForkServer, Stopped
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE
-from grader.runner import GraderBroke, Limits
+from grader.engine.runner import GraderBroke, Limits
 
 USAGE = ("docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR [--jobs N] [--drills a,b] "
          "[--checks EXTRA_DIR] [--timeout S] [--memory-mb N]")
@@ -42,7 +45,7 @@ EXIT_INTERRUPTED = 130
 # A grading process's scratch folder (and the random suffixes of the folders in it) differ
 # on every run; reports name them as <scratch>/<folder>.
 SCRATCH = re.compile(r"(?:/[^\s'\"`/]+)*/docchat-grade-[A-Za-z0-9_]+")
-# Grading processes with repeatable randomness and string hashing (grader/determinism.py).
+# Grading processes with repeatable randomness and string hashing (grader/engine/determinism.py).
 REPEATABLE = {"DOCCHAT_SEED": "docchat-batch", "PYTHONHASHSEED": "0"}
 SCRATCH_SUFFIX = re.compile(r"(<scratch>/[^\s'\"`/]*?)-[A-Za-z0-9_]{8}(?=[/\s'\"`]|$)")
 # The port a check's own local server got from the OS (the browser check serves the app on one).

@@ -1,0 +1,1 @@
+"""The grading engine: runner, sandbox, examiner, app host, report channel."""

@@ -1,0 +1,1 @@
+"""Report formats: text, JUnit XML, Gradescope, GitHub annotations."""
