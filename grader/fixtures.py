@@ -1,9 +1,9 @@
 """Fixtures every check (built-in or an instructor's hidden one) can use.
 
 - `workdir`: a fresh scratch directory, the working directory for the whole check.
-- `load_learner(seams, around_import=None)`: a fresh import of the learner's module there,
-  seams swapped; `around_import` (a context manager) is entered for the import alone, so a
-  drill can observe what importing the module does.
+- `load_learner(seams, watch=())`: a fresh import of the learner's module, in an app host
+  of its own (grader.engine.remote), working in `workdir`, seams swapped; `watch` names
+  functions of the learner's file whose running during the import is reported.
 - `serve(learner)`: a running app: a TestClient whose lifespan has started, which can also
   drive the app directly (`client.drive(...)`) for memory, byte counts and message timing.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,29 @@ import pytest
 from fastapi.testclient import TestClient
 
 from grader.asgi import Exchange, drive
-from grader.engine.learner import Learner, LearnerApp, check_app, load, swap_seams
+from grader.engine.learner import Learner
+from grader.engine.remote import RemoteApp
 from grader.engine.session import LEARNER, session_of
+
 
 class GraderClient(TestClient):
     """A TestClient that tells the grader what it is sending (for time-limit messages)."""
 
     def __init__(self, learner: Learner, progress: Callable[[str], None], **kwargs: Any) -> None:
-        super().__init__(LearnerApp(learner.app, learner.path), **kwargs)
+        self._lifespan_state: dict = {}
+        super().__init__(learner.app, **kwargs)
         self._progress = progress
+
+    @property
+    def app_state(self) -> Any:
+        """The state the app's lifespan yielded, as the app host holds it."""
+        if isinstance(self.app, RemoteApp):
+            return self.app.lifespan_state
+        return self._lifespan_state
+
+    @app_state.setter
+    def app_state(self, value: dict) -> None:
+        self._lifespan_state = value
 
     def request(self, method: str, url: Any, **kwargs: Any) -> Any:
         self._progress(f"waiting for the answer to {method} {url}")
@@ -56,20 +70,23 @@ def workdir(request: pytest.FixtureRequest) -> Iterator[Path]:
 
 
 @pytest.fixture
-def load_learner(request: pytest.FixtureRequest, workdir: Path) -> Callable[..., Learner]:
-    target = session_of(request.config).target
+def load_learner(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Callable[..., Learner]]:
+    session = session_of(request.config)
+    hosts = []
 
-    def load_with(seams: dict[str, Any] | None = None, *,
-                  around_import: AbstractContextManager | None = None) -> Learner:
-        with around_import or nullcontext():
-            module = load(target)
-        check_app(module, target)
-        learner = Learner(target, module)
+    def load_with(seams: dict[str, Any] | None = None, *, watch: tuple[str, ...] = ()) -> Learner:
+        host = session.app_host(workdir)
+        hosts.append(host)
+        loaded = host.load(session.source, session.target.name, workdir, seams or {}, watch)
+        learner = Learner(session.target, host, loaded["module"],
+                          RemoteApp(host, loaded["app"], session.target),
+                          originals=loaded.get("originals") or {}, imported=list(loaded.get("ran") or []))
         request.node.stash[LEARNER] = learner
-        swap_seams(learner, seams or {})
         return learner
 
-    return load_with
+    yield load_with
+    for host in hosts:
+        host.close()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ class Report:
     target: str
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None
+    isolation: str | None = None  # the sandbox the learner's code ran in (grader.engine.isolation)
     grader_broke: bool = False  # kept out of the document; decides exit code 3
 
     @property
@@ -54,6 +55,7 @@ class Report:
             "schema": SCHEMA, "drill": self.drill, "target": self.target, "status": self.status,
             "score": self.score, "max_score": self.max_score,
             "checks": [asdict(c) for c in self.checks], "error": self.error,
+            "isolation": self.isolation,
         }
 
     def to_json(self) -> str:
@@ -62,7 +64,7 @@ class Report:
 
 def from_document(doc: dict) -> Report:
     return Report(drill=doc["drill"], target=doc["target"], error=doc["error"],
-                  checks=[CheckResult(**c) for c in doc["checks"]])
+                  isolation=doc.get("isolation"), checks=[CheckResult(**c) for c in doc["checks"]])
 
 
 def render(report: Report) -> str:

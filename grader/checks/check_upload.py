@@ -72,7 +72,7 @@ def check_saves_bytes(upload, serve):
                 fail(sent=sent, got=f"{describe(response)}; {len(new)} new file(s) under "
                      f"UPLOAD_DIR ({upload.upload_dir.name}/)",
                      expected="exactly one new file for the upload")
-            saved = new[0].read_bytes()
+            saved = upload.read(new[0])
             if saved != data:
                 fail(sent=sent, got=f"a saved file of {size(len(saved))} that differs from what was "
                      f"sent (first difference at byte {_first_difference(saved, data)})",

@@ -1,8 +1,9 @@
-"""The grading process: the only place the learner's code runs.
+"""The examiner: runs a drill's checks with pytest, and never imports the learner's code.
 
-It imports the module once as a preflight (so a broken module gets one clear sentence),
-then runs the drill's checks with pytest. Everything it learns goes down the report
-channel; its stdout and stderr belong to the learner and are only captured.
+It starts the sandboxed app host template (grader.engine.isolation), has one app host import
+the module as a preflight (so a broken module gets one clear sentence), then runs the
+checks; each check's `load_learner` gets a fresh app host. Everything it learns goes down
+the report channel.
 """
 
 from __future__ import annotations
@@ -24,54 +25,74 @@ PYTEST_ARGS = [
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="grader.engine.examiner")
-    parser.add_argument("--target", required=True)
+    parser.add_argument("--target", required=True, help="the grader's private copy of the file")
+    parser.add_argument("--name", default="", help="the file's name, as the learner knows it")
     parser.add_argument("--drill", required=True)
     parser.add_argument("--channel", type=int, required=True)
     parser.add_argument("--scratch", required=True)
     parser.add_argument("--only", default="")
     parser.add_argument("--checks", action="append", default=[])
+    parser.add_argument("--isolation", default="auto")
+    parser.add_argument("--memory-mb", type=int, default=1024)
+    parser.add_argument("--file-mb", type=int, default=512)
     return parser.parse_args(argv)
 
 
-def preflight(target: Path, workdir: Path) -> str | None:
-    """Import the module once; return why it cannot be graded, or None."""
-    from grader.engine.learner import LearnerError, check_app, load
+def preflight(template, source: bytes, name: str, workdir: Path) -> str | None:
+    """Import the module once, in an app host; return why it cannot be graded, or None."""
+    from grader.engine.learner import LearnerError
 
     workdir.mkdir(parents=True, exist_ok=True)
-    os.chdir(workdir)
     try:
-        check_app(load(target), target)
+        host = template.spawn(workdir)
     except LearnerError as exc:
         return str(exc)
+    try:
+        host.load(source, name, workdir, {})
+    except LearnerError as exc:
+        return str(exc)
+    finally:
+        host.close()
     return None
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    from grader.engine import isolation, session
     from grader.engine.channel import Channel
 
     channel = Channel(args.channel)
     target, scratch = Path(args.target).resolve(), Path(args.scratch)
+    name = args.name or target.name
+    source = target.read_bytes()
+    seed = os.environ.get("DOCCHAT_SEED", "")
+    # Started first: the sandboxed template warms up while pytest is imported here.
+    template = isolation.Template(isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb,
+                                  file_mb=args.file_mb, seed=seed)
+    session.PREPARED.update(template=template, source=source)
     repeatable = []
-    if os.environ.get("DOCCHAT_SEED"):  # batch runs: see grader/engine/determinism.py
+    if seed:  # batch runs: see grader/engine/determinism.py
         from grader.engine import determinism
 
-        determinism.install(os.environ["DOCCHAT_SEED"])
+        determinism.install(seed)
         repeatable = ["-p", "grader.engine.determinism"]
-    problem = preflight(target, scratch / "import")
-    if problem:
-        channel.send("fatal", error=problem)
-        return 0
-    channel.send("ready")
+    try:
+        problem = preflight(template, source, name, scratch / "import")
+        if problem:
+            channel.send("fatal", error=problem)
+            return 0
+        channel.send("ready", isolation=template.backend)
 
-    import pytest
+        import pytest
 
-    files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
-    code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={target}",
-                        f"--docchat-drill={args.drill}", f"--docchat-channel={os.dup(args.channel)}",
-                        f"--docchat-scratch={scratch}", f"--docchat-only={args.only}"])
-    channel.send("done", pytest_exit=int(code))
-    # Skip interpreter teardown: the learner's threads and atexit hooks have nothing to add.
+        files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
+        code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={name}",
+                            f"--docchat-drill={args.drill}", f"--docchat-channel={os.dup(args.channel)}",
+                            f"--docchat-scratch={scratch}", f"--docchat-only={args.only}"])
+        channel.send("done", pytest_exit=int(code))
+    finally:
+        template.close()
+    # Skip interpreter teardown: nothing here has more to say.
     os._exit(0)
 
 

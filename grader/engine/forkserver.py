@@ -340,24 +340,10 @@ def _kill(pid: int | None) -> None:
             pass
 
 
-def _children() -> list[int]:
-    me, found = str(os.getpid()), []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # the fields after the command name, which may itself hold spaces and parentheses
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[1] == me:
-                found.append(int(entry.name))
-    return found
-
-
 def _end_orphans() -> None:
     """Kill every process the grading process left behind: as a subreaper, they are ours."""
     for _ in range(50):
-        left = _children()
+        left = sandbox.children()
         if not left:
             return
         for pid in left:

@@ -21,7 +21,9 @@ from grader import manifest
 from grader.engine.channel import Channel
 from grader.expect import CheckFailed
 from grader.engine.learner import LearnerError, explain, is_learners
-from grader.engine.session import LEARNER, SESSION, GradeSession
+from grader.engine import isolation
+from grader.engine.remote import LearnerRaised
+from grader.engine.session import LEARNER, PREPARED, SESSION, GradeSession
 
 # Each module in grader/fakes/ holds one drill's fakes and fixtures.
 pytest_plugins = ["grader.fixtures"] + [
@@ -51,12 +53,20 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("docchat_target")
     if not target:
         return
+    scratch = Path(config.getoption("docchat_scratch"))
+    template, source = PREPARED.get("template"), PREPARED.get("source")
+    if template is None:  # run by pytest directly (the plugin's own tests): start one here
+        source = Path(target).read_bytes()
+        template = isolation.Template(isolation.choose(), scratch, memory_mb=1024, file_mb=512)
+        config.add_cleanup(template.close)
     config.stash[SESSION] = GradeSession(
-        target=Path(target).resolve(),
+        target=Path(Path(target).name),
         drill=config.getoption("docchat_drill"),
-        scratch=Path(config.getoption("docchat_scratch")),
+        scratch=scratch,
         channel=Channel(config.getoption("docchat_channel")),
         only=frozenset(filter(None, config.getoption("docchat_only").split(","))),
+        source=source,
+        template=template,
     )
     config.pluginmanager.register(Grader(config.stash[SESSION]), "docchat-grader")
 
@@ -134,12 +144,15 @@ class Grader:
         learner = item.stash.get(LEARNER, None)
         if isinstance(exc, pytest.skip.Exception):
             return {"status": "skipped", "message": str(exc.msg)}
-        if learner is not None and learner.bypassed:
-            return {"status": "failed", "message": SEAM_COPIED.format(name=learner.bypassed[0])}
+        bypassed = learner.bypassed if learner is not None else []
+        if bypassed:
+            return {"status": "failed", "message": SEAM_COPIED.format(name=bypassed[0])}
         if isinstance(exc, CheckFailed):
             return {"status": "failed", "message": exc.render()}
         if isinstance(exc, LearnerError):
             return {"status": "error", "message": str(exc)}
+        if isinstance(exc, LearnerRaised):
+            return {"status": "error", "message": f"your app {exc}"}
         if is_learners(exc):
             path = learner.path if learner else self.session.target
             return {"status": "error", "message": f"your app {explain(exc, path)}"}

@@ -21,10 +21,14 @@ from typing import Protocol
 
 from grader import manifest
 from grader.engine import sandbox
+from grader.engine.isolation import BACKENDS
 from grader.engine.channel import Lines
 from grader.report import CheckResult, Report
 
 OUTPUT_KEEP = 64 * 1024
+EXAMINER_MEMORY_MB = 2048  # the examiner runs no learner code: a cap against the grader's own bugs
+TEXT_MAX = 20000  # the longest message, title or hint a record may carry
+STATUSES = ("passed", "failed", "error", "skipped")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,41 @@ class Attempt:
     exit_status: str = ""
     stderr: bytes = b""
     pytest_exit: int | None = None
+    isolation: str | None = None
+    broken: str | None = None  # a record that breaks the protocol: this grade is an error
+
+
+def _text(value: object, limit: int = TEXT_MAX) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def invalid(record: dict, attempt: Attempt) -> str:
+    """Why a record from the examiner cannot be taken as it is ('' when it can)."""
+    event = record.get("event")
+    planned = {m["id"] for m in attempt.plan or ()}
+    if event == "plan":
+        checks = record.get("checks")
+        if attempt.plan is not None or not isinstance(checks, list) or not all(
+                isinstance(m, dict) and all(_text(m.get(k)) for k in ("id", "level", "title", "hint"))
+                and m["level"] in ("core", "stretch") for m in checks):
+            return "a malformed or second plan"
+        return ""
+    if event in ("start", "result") and record.get("id") not in planned:
+        return f"a {event} record for a check that is not in the plan"
+    if event == "result" and not (record.get("status") in STATUSES and _text(record.get("message"))
+                                  and isinstance(record.get("duration_s"), (int, float))):
+        return "a malformed result"
+    if event == "result" and record["id"] in attempt.results:
+        return "a second result for one check"
+    if event == "fatal" and not _text(record.get("error")):
+        return "a malformed fatal record"
+    if event == "progress" and not _text(record.get("text"), 2000):
+        return "a malformed progress record"
+    if event == "ready" and record.get("isolation") not in (None, *BACKENDS):
+        return "an unknown sandbox"
+    if event not in ("plan", "start", "result", "fatal", "progress", "ready", "done"):
+        return f"an unknown event {str(event)[:40]!r}"
+    return ""
 
 
 def _exit_status(code: int | None) -> str:
@@ -66,19 +105,22 @@ def _exit_status(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch: Path,
-              extra_checks: list[Path], deadline: float, launcher: Launcher) -> Attempt:
+def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limits, scratch: Path,
+              extra_checks: list[Path], deadline: float, launcher: Launcher, isolation: str) -> Attempt:
     attempt = Attempt()
     token = sandbox.new_token()
     read_fd, write_fd = os.pipe()
-    args = ["--target", str(target), "--drill", drill, "--scratch", str(scratch),
-            "--only", ",".join(only)]
+    work = scratch / "work"
+    work.mkdir(exist_ok=True)
+    args = ["--target", str(source), "--name", name, "--drill", drill, "--scratch", str(work),
+            "--only", ",".join(only), "--isolation", isolation, "--memory-mb", str(limits.memory_mb),
+            "--file-mb", str(limits.file_mb)]
     for extra in extra_checks:
         args += ["--checks", str(Path(extra).resolve())]  # the grading process runs elsewhere
     started = time.monotonic()
     try:
         proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
-                              memory_mb=limits.memory_mb, file_mb=limits.file_mb,
+                              memory_mb=EXAMINER_MEMORY_MB, file_mb=limits.file_mb,
                               extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
                                          "PYTHONPATH": sandbox.grader_root()})
     except BaseException:
@@ -115,11 +157,16 @@ def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch
                 if key.data != "channel":
                     continue  # the learner's output: drained so it can never block, then dropped
                 for record in lines.feed(data):
+                    problem = invalid(record, attempt)
+                    if problem:
+                        attempt.broken = problem
+                        break
                     event = record["event"]
                     if event == "fatal":
                         attempt.fatal = record["error"]
                     elif event == "ready":
                         attempt.ready = True
+                        attempt.isolation = record.get("isolation")
                     elif event == "plan":
                         attempt.plan = record["checks"]
                     elif event == "start":
@@ -132,6 +179,8 @@ def _run_once(target: Path, drill: str, only: list[str], limits: Limits, scratch
                         attempt.running = None
                     elif event == "done":
                         attempt.done, attempt.pytest_exit = True, record.get("pytest_exit")
+                if attempt.broken:
+                    break
                 if attempt.plan is not None and _all_reported(attempt, only):
                     attempt.done = True  # nothing left to learn from this process
             if attempt.done:
@@ -168,7 +217,8 @@ def planned(drill: str) -> list[dict]:
 
 def grade(target: Path, drill: str, *, limits: Limits = Limits(),
           extra_checks: list[Path] = (), shown_as: str | None = None,
-          launcher: Launcher | None = None, plan: list[dict] | None = None) -> Report:
+          launcher: Launcher | None = None, plan: list[dict] | None = None,
+          isolation: str = "auto") -> Report:
     """Grade one drill file. The learner's code runs only in child processes.
 
     `launcher` starts each grading process (default: a fresh `python -m grader.engine.examiner`;
@@ -183,14 +233,22 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     target = target.resolve()
     report = Report(drill=drill, target=shown_as or str(target))
     scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
+    source = scratch / "source.py"  # the bytes read once: what is graded, whatever the file does next
+    source.write_bytes(target.read_bytes())
     deadline = time.monotonic() + limits.run_s
     results: dict[str, CheckResult] = {}
     hangs = 0
     try:
         while True:
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
-            attempt = _run_once(target, drill, todo, limits, scratch, list(extra_checks), deadline,
-                                launcher)
+            attempt = _run_once(source, target.name, drill, todo, limits, scratch, list(extra_checks),
+                                deadline, launcher, isolation)
+            report.isolation = attempt.isolation or report.isolation
+            if attempt.broken:
+                report.error = f"the grader's examiner sent {attempt.broken}"
+                report.grader_broke = True
+                plan = plan or attempt.plan or fallback
+                break
             if attempt.fatal:
                 report.error = attempt.fatal
                 plan = plan or attempt.plan or fallback
@@ -252,8 +310,9 @@ def list_checks(drill: str, *, extra_checks: list[Path] = (), limits: Limits = L
     try:
         stub = scratch / f"{drill}.py"
         stub.write_text("from fastapi import FastAPI\napp = FastAPI()\n")
-        attempt = _run_once(stub, drill, [NO_CHECK], limits, scratch, list(extra_checks),
-                            time.monotonic() + limits.run_s, launcher or sandbox.ExecLauncher())
+        attempt = _run_once(stub, stub.name, drill, [NO_CHECK], limits, scratch, list(extra_checks),
+                            time.monotonic() + limits.run_s, launcher or sandbox.ExecLauncher(),
+                            "auto")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if attempt.plan is None or attempt.pytest_exit not in PYTEST_NOTHING_RAN:

@@ -20,6 +20,7 @@ from pathlib import Path
 TOKEN_VAR = "DOCCHAT_RUN_TOKEN"
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 
 
 def new_token() -> str:
@@ -49,6 +50,11 @@ def _prctl(option: int, value: int) -> None:
 
 def become_subreaper() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def non_dumpable() -> None:
+    """No ptrace, no /proc/PID/mem, no core dump of this process for anyone of the same user."""
+    _prctl(PR_SET_DUMPABLE, 0)
 
 
 def die_with_parent() -> None:
@@ -161,3 +167,77 @@ def end_everything(proc: Spawned, token: str) -> None:
                 os.waitpid(pid, 0)  # ours to reap when we are their subreaper
             except (ChildProcessError, OSError):
                 pass
+
+
+# -- processes, found by parentage (the one /proc scanner) --------------------------------
+
+
+def _stat_fields(pid: str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses)."""
+    try:
+        return (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def parents() -> dict[int, int]:
+    """pid -> parent pid, for every process this one can see."""
+    found = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(entry.name)
+            if len(fields) > 1:
+                found[int(entry.name)] = int(fields[1])
+    return found
+
+
+def children(of: int | None = None) -> list[int]:
+    me = os.getpid() if of is None else of
+    return [pid for pid, parent in parents().items() if parent == me]
+
+
+def descendants(root: int) -> list[int]:
+    tree, found, todo = parents(), [], [root]
+    while todo:
+        current = todo.pop()
+        kids = [pid for pid, parent in tree.items() if parent == current]
+        found += kids
+        todo += kids
+    return found
+
+
+def outer_pid(inner: int, root: int) -> int:
+    """The pid, as seen here, of the process `root`'s pid namespace calls `inner`."""
+    for pid in descendants(root):
+        try:
+            for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+                if line.startswith("NSpid:") and line.split()[-1] == str(inner) and len(line.split()) > 2:
+                    return pid
+        except OSError:
+            continue
+    return inner
+
+
+def kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def end_tree(process: subprocess.Popen) -> None:
+    """Kill a process we started and every process under it, then reap it."""
+    for _ in range(20):
+        below = descendants(process.pid)
+        kill(process.pid)
+        for pid in below:
+            kill(pid)
+        if not below:
+            break
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass

@@ -10,7 +10,7 @@ gate opens before the app shuts down, so a blocked app fails a check instead of 
 
 from __future__ import annotations
 
-import asyncio
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -22,11 +22,13 @@ from typing import Any
 
 import pytest
 
-from grader.asgi import CURRENT_REQUEST, Exchange, Timeline
+from grader.asgi import Exchange, Timeline
 from grader.deadline import NoAnswer, within
 from grader.expect import describe, fail, json_body, size
 from grader.fixtures import GraderClient
 from grader.engine.learner import Learner
+from grader.engine.remote import CALLER
+from grader.files import read_regular
 
 POST_LIMIT = 2.0  # seconds an upload may take, even while ingest is busy
 GET_LIMIT = 1.0  # seconds a job lookup may take
@@ -42,14 +44,6 @@ STUCK_STARTING = ("the lifespan must reach its `yield` for the app to start: sta
                   "as a task (`asyncio.create_task(...)`) instead of awaiting it")
 STUCK_STOPPING = ("after its `yield`, the lifespan should cancel the worker task before it "
                   "waits for it: a worker waiting on an empty queue never ends by itself")
-
-
-def on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 class IngestFailed(Exception):
@@ -84,9 +78,9 @@ class FakeIngest:
         self._gate.set()
 
     def __call__(self, job_id: object, path: object) -> None:
-        resolved = Path(str(path)).resolve()
-        call = IngestCall(job_id, resolved, resolved.read_bytes() if resolved.is_file() else None,
-                          on_event_loop(), CURRENT_REQUEST.get())
+        resolved = Path(os.path.abspath(str(path)))
+        caller = CALLER.get()  # told by the app host: it can only explain a failure, never pass
+        call = IngestCall(job_id, resolved, read_regular(resolved), caller.on_event_loop, caller.request)
         with self._changed:
             self.calls.append(call)
             self.running.append(call)

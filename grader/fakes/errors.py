@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from grader.expect import fail
-from grader.engine.learner import Learner, LearnerError, swap_seams
+from grader.engine.learner import Learner, LearnerError
+from grader.engine.remote import RaiseInApp, Remote
 
 SEEDS = {
     "seed-annual-report": {"id": "seed-annual-report", "title": "Annual report 2024", "pages": 48},
@@ -29,11 +30,11 @@ PROBE = "/__docchat_grader"
 @dataclass
 class ErrorsDrill:
     learner: Learner
-    store: dict[str, dict]
-    stale: dict | None  # the learner's own DOCUMENTS, now a booby trap
+    store: Any  # the app's DOCUMENTS, the grader's copy of SEEDS (a grader.engine.remote.Remote)
+    stale: Any  # the learner's own DOCUMENTS, now a booby trap
 
     @property
-    def not_found(self) -> type[BaseException]:
+    def not_found(self) -> Any:
         return self.learner.module.DocumentNotFound
 
     def add_route(self, path: str, endpoint: Callable[..., Any], method: str = "GET") -> str:
@@ -45,7 +46,7 @@ class ErrorsDrill:
         return PROBE + path
 
     def make_not_found(self, doc_id: str) -> BaseException:
-        """An instance of the learner's DocumentNotFound for this id."""
+        """An instance of the learner's DocumentNotFound for this id, raised as itself in the app."""
         for args, kwargs in (((doc_id,), {}), ((), {"doc_id": doc_id})):
             try:
                 exc = self.not_found(*args, **kwargs)
@@ -58,7 +59,7 @@ class ErrorsDrill:
         if getattr(exc, "doc_id", None) != doc_id:
             raise LearnerError(f"DocumentNotFound({doc_id!r}).doc_id is "
                                f"{getattr(exc, 'doc_id', '(missing)')!r}: it should keep the id")
-        return exc
+        return RaiseInApp(exc)
 
     def expect_store_used(self, *, sent: str, body: Any = None) -> None:
         """Fail with the seam message if the app read or wrote its import-time DOCUMENTS."""
@@ -77,16 +78,13 @@ def _stale_copy() -> dict[str, dict]:
 @pytest.fixture
 def errors(load_learner) -> ErrorsDrill:
     learner = load_learner()
-    module = learner.module
-    if not isinstance(getattr(module, "DocumentNotFound", None), type) or not issubclass(
-            module.DocumentNotFound, Exception):
+    found = getattr(learner.module, "DocumentNotFound", None)
+    if not isinstance(found, Remote) or not found.facts().get("exception_class"):
         raise LearnerError(f"{learner.path.name} has no module-level exception class "
                            "`DocumentNotFound`: the drill needs it")
-    original = getattr(module, "DOCUMENTS", None)
-    store = copy.deepcopy(SEEDS)
-    swap_seams(learner, {"DOCUMENTS": store})
-    stale = original if isinstance(original, dict) else None
+    original = learner.swap({"DOCUMENTS": copy.deepcopy(SEEDS)})["DOCUMENTS"]
+    stale = original if isinstance(original, Remote) and original.type_name == "builtins.dict" else None
     if stale is not None:
         stale.clear()
         stale.update(_stale_copy())
-    return ErrorsDrill(learner, store, stale)
+    return ErrorsDrill(learner, learner.module.DOCUMENTS, stale)

@@ -7,18 +7,12 @@ learner's module while it is imported, before the grader swaps any seam.
 
 from __future__ import annotations
 
-import inspect
-import sys
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import CodeType, FrameType
 from typing import Any
 
 import pytest
 
 from grader.engine.learner import Learner
-from grader.engine.session import session_of
 
 FACTORIES = ("open_db_pool", "load_embedding_client")
 
@@ -30,6 +24,8 @@ class EmbeddingServiceDown(RuntimeError):
 @dataclass(eq=False)
 class FakePool:
     """A database pool: numbered documents, and a count of closes begun and finished."""
+
+    __remote__ = ("fetch_documents", "close", "label")  # what the learner's code may use
 
     label: str
     close_calls: int = 0  # close() called
@@ -56,6 +52,8 @@ class FakePool:
 @dataclass(eq=False)
 class FakeEmbedder:
     """An embedding client whose vectors have a length of its own, so answers show who made them."""
+
+    __remote__ = ("embed", "dimensions", "number")
 
     number: int
     texts: list[str] = field(default_factory=list)
@@ -101,45 +99,11 @@ class Factories:
         return {"open_db_pool": self.open_db_pool, "load_embedding_client": self.load_embedding_client}
 
 
+@dataclass
 class ImportWatch:
-    """Entered around the learner's import: which of its factories ran while it was imported.
+    """Which factories of the learner's file ran while it was imported (the app host watches)."""
 
-    A profile hook (this thread, and threads started meanwhile) records every function of
-    the learner's file that starts running; on exit, the factories' own code objects are
-    looked up in the module just imported, before any seam is swapped. An `async def`
-    factory counts once its body runs (for example under `asyncio.run`).
-    """
-
-    def __init__(self, path: Path, names: tuple[str, ...] = FACTORIES) -> None:
-        self.filename, self.names = str(path), names
-        self.ran: dict[str, bool] = {}
-        self._codes: set[CodeType] = set()
-        self._globals: dict[str, Any] = {}
-
-    def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename == self.filename:
-            self._codes.add(frame.f_code)
-            if frame.f_code.co_name == "<module>":
-                self._globals = frame.f_globals
-
-    def __enter__(self) -> ImportWatch:
-        self._previous = sys.getprofile(), threading.getprofile()
-        threading.setprofile(self._profile)
-        sys.setprofile(self._profile)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        sys.setprofile(self._previous[0])
-        threading.setprofile(self._previous[1])
-        self.ran = {name: self._ran(name) for name in self.names}
-
-    def _ran(self, name: str) -> bool:
-        target = self._globals.get(name)
-        try:
-            code = getattr(inspect.unwrap(target), "__code__", None) if callable(target) else None
-        except ValueError:  # a __wrapped__ cycle: fall back to the name
-            code = None
-        return code in self._codes or any(c.co_name == name for c in self._codes)
+    ran: dict[str, bool]
 
 
 @dataclass
@@ -156,6 +120,5 @@ class LifespanDrill:
 @pytest.fixture
 def lifespan(request: pytest.FixtureRequest, load_learner) -> LifespanDrill:
     factories = Factories()
-    watch = ImportWatch(session_of(request.config).target)
-    learner = load_learner(factories.seams(), around_import=watch)
-    return LifespanDrill(learner, factories, watch)
+    learner = load_learner(factories.seams(), watch=FACTORIES)
+    return LifespanDrill(learner, factories, ImportWatch({name: name in learner.imported for name in FACTORIES}))

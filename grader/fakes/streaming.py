@@ -64,6 +64,8 @@ class Watch:
 class FakeLLM:
     """Stands in for `llm`: records questions, counts tokens handed out, notes the stream's end."""
 
+    __remote__ = ("stream",)
+
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = list(tokens)
         self.questions: list[object] = []

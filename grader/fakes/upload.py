@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.asgi import Timeline
+from grader.files import is_regular, read_regular, regular_files
 from grader.engine.learner import Learner, LearnerError
 
 
@@ -28,8 +30,8 @@ class FakeQueueIngest:
 
     def __call__(self, job_id: object, path: object) -> None:
         self.timeline.mark("queue_ingest")
-        resolved = Path(str(path)).resolve()
-        self.calls.append(IngestCall(job_id, resolved, resolved.is_file()))
+        resolved = Path(os.path.abspath(str(path)))
+        self.calls.append(IngestCall(job_id, resolved, is_regular(resolved)))
 
     def wait_for(self, count: int, seconds: float = 0.3) -> list[IngestCall]:
         """The calls so far, giving work scheduled off the request a moment to run."""
@@ -51,11 +53,15 @@ class UploadDrill:
 
     @property
     def upload_dir(self) -> Path:
-        return Path(self.learner.module.UPLOAD_DIR).resolve()
+        return Path(os.path.abspath(str(self.learner.module.UPLOAD_DIR)))
 
     def saved_files(self) -> set[Path]:
-        folder = self.upload_dir
-        return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+        return regular_files(self.upload_dir)
+
+    @staticmethod
+    def read(path: Path) -> bytes:
+        """A saved file's bytes (b"" if it is gone, or is not a regular file)."""
+        return read_regular(path) or b""
 
 
 @pytest.fixture

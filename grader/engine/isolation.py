@@ -1,0 +1,177 @@
+"""Where the learner's code runs: the sandbox backends, and the app host template inside one.
+
+Backends, strongest first, chosen at run time and named in every report (`isolation`):
+- `bubblewrap`: the template runs under `bwrap` with no network, its own pid, IPC and
+  mount namespaces, a cleared environment, Python and the grader's engine read-only (the
+  checks and fakes hidden), the grade's scratch folder the only writable place besides a
+  size-capped /tmp; everything in it dies with the examiner.
+- `landlock`: each app host confines itself (grader.engine.confine: Landlock for files, TCP
+  and signals, seccomp for other sockets and ptrace) before it imports the learner's file.
+- `none`: no sandbox (macOS, old kernels): fine for a learner's own file, refused by batch
+  grading unless `--unsandboxed`.
+Every backend also gets the app host's own limits: address space, file size, open files.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.engine import remote, sandbox
+
+BACKENDS = ("bubblewrap", "landlock", "none")
+TMP_BYTES = 256 << 20
+ENV_KEEP = ("LANG", "LC_ALL", "TZ")
+NOBODY = 65534
+READ_ONLY_ETC = ("/etc/ld.so.cache", "/etc/localtime", "/etc/passwd", "/etc/group",
+                 "/etc/nsswitch.conf", "/etc/mime.types", "/etc/os-release")
+
+
+class SandboxUnavailable(RuntimeError):
+    """The backend asked for cannot run here."""
+
+
+def package_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def available() -> tuple[str, ...]:
+    """The backends that work on this machine, strongest first ('none' always does)."""
+    found = []
+    if _bubblewrap_works():
+        found.append("bubblewrap")
+    from grader.engine import confine
+
+    if confine.available():
+        found.append("landlock")
+    return (*found, "none")
+
+
+def choose(wanted: str | None = None) -> str:
+    """`wanted` if it works here (SandboxUnavailable if not); else the strongest that does."""
+    if wanted in (None, "", "auto"):
+        return available()[0]
+    if wanted not in BACKENDS:
+        raise SandboxUnavailable(f"unknown sandbox {wanted!r} (one of {', '.join(BACKENDS)})")
+    if wanted not in available():
+        raise SandboxUnavailable(f"the {wanted} sandbox does not work on this machine")
+    return wanted
+
+
+def _bubblewrap_works() -> bool:
+    if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
+        return False
+    try:
+        probe = subprocess.run([*_bwrap_args(Path("/")), "--", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
+def _python_paths() -> list[str]:
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).parent)}
+    paths.update(p for p in sys.path if p and Path(p).is_dir() and not p.startswith(str(package_dir().parent)))
+    return sorted(p for p in paths if p)
+
+
+def _bwrap_args(scratch: Path) -> list[str]:
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if os.geteuid() == 0:  # nobody inside, and without any capability outside its namespaces
+        args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in (*READ_ONLY_ETC, *_python_paths()):
+        args += ["--ro-bind-try", path, path]
+    grader = package_dir()
+    args += ["--ro-bind", str(grader), str(grader)]
+    for hidden in ("checks", "fakes"):  # the examiner's, never the learner's to read
+        if (grader / hidden).is_dir():
+            args += ["--tmpfs", str(grader / hidden), "--remount-ro", str(grader / hidden)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    if scratch != Path("/"):
+        args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    return args
+
+
+def environment(scratch: Path, seed: str = "") -> dict[str, str]:
+    """The app host's whole environment: an allow-list, nothing of the grader's or the CI's."""
+    env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
+    env.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(scratch), "TMPDIR": str(scratch / "tmp"),
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2",
+                "PYTHONPATH": str(package_dir().parent), "NO_COLOR": "1"})
+    if seed:
+        env["DOCCHAT_SEED"] = seed
+    return env
+
+
+class Template:
+    """The warm app host template for one grade, in its sandbox; forks one app host per load."""
+
+    def __init__(self, backend: str, scratch: Path, *, memory_mb: int, file_mb: int, seed: str = "") -> None:
+        self.backend, self.scratch = backend, scratch
+        (scratch / "tmp").mkdir(parents=True, exist_ok=True)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        command = [sys.executable, "-m", "grader.engine.apphost", "--control", str(theirs.fileno()),
+                   "--backend", backend, "--memory-mb", str(memory_mb), "--file-mb", str(file_mb)]
+        if seed:
+            command += ["--seed", seed]
+        if backend == "bubblewrap":
+            command = [*_bwrap_args(scratch), "--", *command]
+        self.process = subprocess.Popen(
+            command, cwd=scratch, env=environment(scratch, seed), pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=_stderr(),
+            start_new_session=True, preexec_fn=sandbox.die_with_parent)
+        theirs.close()
+        self.control = ours
+        self._warm = False
+
+    def _wait_warm(self) -> None:
+        if not self._warm:
+            if self.control.recv(1) != b"W":
+                raise remote.AppHostGone("the sandbox for your code did not start "
+                                         f"({self.backend}; exit status {self.process.poll()})")
+            self._warm = True
+
+    def spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
+        """A fresh app host working in `cwd` (inside the scratch folder)."""
+        self._wait_warm()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self.control, [str(cwd).encode()], [theirs.fileno()])
+        finally:
+            theirs.close()
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = self.control.recv(32)
+            if not chunk:
+                raise remote.AppHostGone("the sandbox for your code stopped (killed by your code?)")
+            line += chunk
+        inner = int(line)
+        handshake = ours.recv(1)
+        if handshake != b"+":
+            why = ours.recv(1000).decode(errors="replace")
+            raise SandboxUnavailable(f"the {self.backend} sandbox could not confine the app: {why}")
+        pid = inner if self.backend != "bubblewrap" else sandbox.outer_pid(inner, self.process.pid)
+        return remote.AppHost(ours, pid, self.backend, on_gone)
+
+    def close(self) -> None:
+        try:
+            self.control.close()
+        except OSError:
+            pass
+        sandbox.end_tree(self.process)
+
+
+def _stderr():
+    """The template's stderr: dropped, unless DOCCHAT_DEBUG_SANDBOX names a file for it."""
+    target = os.environ.get("DOCCHAT_DEBUG_SANDBOX")
+    return open(target, "ab") if target else subprocess.DEVNULL
