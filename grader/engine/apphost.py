@@ -37,6 +37,7 @@ WARM = ("asyncio", "json", "uuid", "sqlite3", "email.parser", "concurrent.future
         "pydantic", "fastapi", "fastapi.responses", "fastapi.security", "fastapi.staticfiles",
         "fastapi.sse", "starlette.background", "starlette.responses", "anyio",
         "anyio._backends._asyncio", "anyio.from_thread", "python_multipart", "multipart")
+PEER: wire.Peer  # this app host's wire (one per process)
 SESSION: contextvars.ContextVar[int | None] = contextvars.ContextVar("docchat_session", default=None)
 TEXT_MAX = 4000
 
@@ -58,8 +59,9 @@ class Host:
         self.lifespan_state: dict = {}
         self.bypassed: list[str] = []
         self.finished = threading.Event()
-        self.peer = wire.Peer(sock, wire.Refs(self._proxy), describe=describe, home=self._home,
-                              handle=self._handle, dispatch=self._dispatch, on_close=self._closed)
+        global PEER
+        self.peer = PEER = wire.Peer(sock, wire.Refs(self._proxy), describe=describe, home=self._home,
+                                     handle=self._handle, dispatch=self._dispatch, on_close=self._closed)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -399,6 +401,9 @@ async def awaited(future: Future) -> Any:
         return await asyncio.wrap_future(future)
     except wire.RemoteError as exc:
         raise rebuilt(exc) from None
+    except asyncio.CancelledError:
+        PEER.cancel(future)  # as a cancelled await would stop the grader's own coroutine
+        raise
 
 
 class Opaque(Foreign):

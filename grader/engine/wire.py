@@ -23,6 +23,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 HEAD = struct.Struct("!II")
+CANCEL = "_cancel"  # the one operation the wire answers itself
 HEAD_MAX = 4 << 20  # a JSON head larger than this is an attack, not a request
 TAIL_MAX = 64 << 20  # the largest binary tail: far above any body piece the grader sends
 DEPTH_MAX = 64
@@ -87,7 +88,7 @@ def encode(value: Any, refs: Refs, tail: list[bytes], describe: Callable[[Any], 
         raise WireError("a value nested too deeply to send")
     if isinstance(value, Boxed):
         inner = value.value
-        if inner is None or type(inner) in PLAIN or type(inner) is bytes:
+        if inner is None or type(inner) in PLAIN or type(inner) is bytes or home(inner) is not None:
             return encode(inner, refs, tail, describe, home, depth)
         return {"o": refs.keep(inner), **describe(inner)}
     if value is None or type(value) in PLAIN:
@@ -195,6 +196,7 @@ class Peer:
         self._describe, self._home, self._handle, self._dispatch = describe, home, handle, dispatch
         self._on_close = on_close
         self._pending: dict[int, Future] = {}
+        self._serving: dict[int, Future] = {}  # the other side's calls still being answered
         self._ids = itertools.count(1)
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -211,6 +213,7 @@ class Peer:
                 return future
             call_id = next(self._ids)
             self._pending[call_id] = future
+            future.call_id = call_id
         try:
             self._send({"k": "q", "i": call_id, "op": op}, args)
         except BaseException as exc:
@@ -219,6 +222,12 @@ class Peer:
             if not future.done():
                 future.set_exception(exc if isinstance(exc, WireError) else WireError(str(exc)))
         return future
+
+    def cancel(self, future: Future) -> None:
+        """Tell the other side to stop answering the call behind `future` (its caller has gone)."""
+        call_id = getattr(future, "call_id", None)
+        if call_id is not None and self.closed is None:
+            self.request(CANCEL, call=call_id)
 
     def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         return self.request(op, **args).result(timeout)
@@ -265,13 +274,20 @@ class Peer:
         if not isinstance(call_id, int):
             raise WireError("a frame without an id")
         value = decode(head.get("v"), self.refs, tail)
-        if kind == "q" and isinstance(head.get("op"), str) and isinstance(value, dict):
+        if kind == "q" and head.get("op") == CANCEL and isinstance(value, dict):
+            serving = self._serving.get(value.get("call"))
+            if serving is not None:
+                serving.cancel()
+            self._reply(call_id, None)
+        elif kind == "q" and isinstance(head.get("op"), str) and isinstance(value, dict):
             self._dispatch(lambda: self._answer(call_id, head["op"], value), head["op"])
         elif kind in ("a", "e"):
             with self._state_lock:
                 future = self._pending.pop(call_id, None)
             if future is None:
                 raise WireError(f"an answer to no call ({call_id})")
+            if future.done():  # the caller gave up on it (cancelled)
+                return
             if kind == "a":
                 future.set_result(value)
             else:
@@ -287,11 +303,13 @@ class Peer:
             self._reply_error(call_id, exc)
             return
         if isinstance(result, Future):
+            self._serving[call_id] = result
             result.add_done_callback(lambda f: self._settle(call_id, f))
         else:
             self._reply(call_id, result)
 
     def _settle(self, call_id: int, future: Future) -> None:
+        self._serving.pop(call_id, None)
         if future.cancelled():
             self._reply_error(call_id, WireError("cancelled"))
         elif future.exception() is not None:
