@@ -6,6 +6,7 @@ from pathlib import Path
 
 from grader import manifest
 from grader.report import Report
+from grader.engine.isolation import SandboxUnavailable, choose
 from grader.engine.runner import Limits
 from grader.engine.runner import grade as run_grade
 
@@ -27,12 +28,17 @@ def resolve_drill(path: Path, drill: str | None = None) -> str:
 
 
 def grade_report(path: str | Path, drill: str | None = None, *, limits: Limits = Limits(),
-                 extra_checks: list[Path] = ()) -> Report:
+                 extra_checks: list[Path] = (), isolation: str = "auto") -> Report:
+    """`isolation`: the sandbox for the learner's code (grader.engine.isolation), or "auto"."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
+    try:
+        backend = choose(isolation)
+    except SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
     return run_grade(path, resolve_drill(path, drill), limits=limits,
-                     extra_checks=list(extra_checks), shown_as=str(path))
+                     extra_checks=list(extra_checks), shown_as=str(path), isolation=backend)
 
 
 def grade(path: str | Path, drill: str | None = None, **kwargs) -> dict:

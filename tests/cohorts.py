@@ -6,8 +6,8 @@ A learner is a dict drill -> kind. Kinds:
 - "missing": no file;
 - hostile, with the drill's solution underneath: "syntax" (cannot be imported), "hang" (every
   request blocks the event loop), "exit" (os._exit at import), "memory" (8 GiB at import),
-  "crash" (os._exit inside every request), "killparent" (every request kills the grading
-  process's parent, in a batch the fork server: it takes the grading process with it),
+  "crash" (os._exit inside every request), "killparent" (every request kills its process's
+  parent, the sandbox's app host template: the rest of that grade cannot start an app),
   "detached" (starts a detached process that would outlive the grade; still passes).
 """
 

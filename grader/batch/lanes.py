@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
@@ -31,7 +31,7 @@ from grader.batch import cohort as outputs
 from grader.formats import github, gradescope, junit
 from grader import manifest
 from grader.batch import resume
-from grader.engine import runner
+from grader.engine import isolation, runner
 from grader.atomic import write_atomic
 from grader.batch.progress import Progress
 from grader.browser import BrowserError, BrowserPool, find_chromium
@@ -69,6 +69,7 @@ class Job:
     path: Path
     target: str  # as the reports show it: relative to SUBMISSIONS_DIR
     key: str | None  # the resume key; None when the file is missing
+    source: bytes = field(default=b"", compare=False, repr=False)  # the bytes read once, and graded
 
 
 @dataclass
@@ -100,8 +101,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--drills", metavar="a,b", help="grade only these drills (default: all, in course order)")
     p.add_argument("--checks", metavar="EXTRA_DIR", help="also run the check_*.py files in EXTRA_DIR (hidden checks)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="time limit for each check (default 10)")
-    p.add_argument("--memory-mb", type=int, default=1024, metavar="N",
-                   help="memory limit for the learner's code, in MiB (default 1024)")
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, metavar="N",
+                   help=f"memory limit for the learner's code, in MiB (default {Limits.memory_mb})")
+    p.add_argument("--sandbox", default="auto", choices=("auto", *isolation.BACKENDS),
+                   help="where the learner's code runs (default: the strongest this machine has)")
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="grade even where no sandbox works (a learner's code could then read or change "
+                        "other learners' files and the results)")
     return p
 
 
@@ -157,6 +163,8 @@ class Batch:
         executable = find_chromium()
         self.browsers = BrowserPool(executable, min(jobs, default_jobs())) if executable else None
         self.argv: list[str] = []
+        self.isolation = isolation.choose()
+        self.grader_hash = resume.grader_files_hash()
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Batch:
@@ -175,8 +183,18 @@ class Batch:
             raise Usage("--jobs must be at least 1")
         if Path(args.out).resolve() == submissions.resolve():
             raise Usage("--out must not be SUBMISSIONS_DIR itself: its folders would be taken for learners")
-        return cls(submissions, Path(args.out), drills, hidden_check_files(args.checks), args.jobs,
-                   Limits(check_s=args.timeout, memory_mb=args.memory_mb))
+        try:
+            sandbox = isolation.choose(args.sandbox)
+        except isolation.SandboxUnavailable as exc:
+            raise Usage(str(exc)) from None
+        if sandbox == "none" and not args.unsandboxed:
+            raise Usage("no sandbox works on this machine (bubblewrap, or Landlock on Linux 6.7+), so one "
+                        "learner's code could read or change another's and the results: install "
+                        "bubblewrap, or pass --unsandboxed to grade anyway")
+        batch = cls(submissions, Path(args.out), drills, hidden_check_files(args.checks), args.jobs,
+                    Limits(check_s=args.timeout, memory_mb=args.memory_mb))
+        batch.isolation = sandbox
+        return batch
 
     # -- what to grade ----------------------------------------------------------------------
 
@@ -189,8 +207,12 @@ class Batch:
 
     def job(self, learner: str, drill: str) -> Job:
         path = self.submissions / learner / "drills" / f"{drill}.py"
-        key = resume.file_key(path, self.config) if path.is_file() else None
-        return Job(learner, drill, path, f"{learner}/drills/{drill}.py", key)
+        try:
+            source = path.read_bytes() if path.is_file() else None
+        except OSError:
+            source = None
+        key = resume.file_key(source, self.config) if source is not None else None
+        return Job(learner, drill, path, f"{learner}/drills/{drill}.py", key, source or b"")
 
     def load_plans(self, server: ForkServer) -> None:
         """Each drill's checks; with hidden checks, asked of a grading process (they are code)."""
@@ -234,8 +256,11 @@ class Batch:
             server.lend(lent)
             try:
                 report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
-                                      shown_as=job.target, launcher=server, plan=self.plans[job.drill])
-            except GraderBroke as exc:
+                                      shown_as=job.target, launcher=server, plan=self.plans[job.drill],
+                                      isolation=self.isolation, source=job.source)
+            except (Stopped, Interrupted):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one grade's failure is that grade's error, never the batch's
                 why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
                 return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
                                time.monotonic() - started, broke=str(exc))
@@ -346,6 +371,7 @@ class Batch:
             "submissions": str(self.submissions), "out": str(self.out), "jobs": self.jobs,
             "drills": self.drills, "hidden_checks": [str(p) for p in self.extra_checks],
             "limits": {"check_s": self.limits.check_s, "memory_mb": self.limits.memory_mb},
+            "isolation": self.isolation,
             "versions": resume.versions(),
             "grades": {"total": len(jobs), "graded": len(todo), "missing": missing,
                        "reused": len(jobs) - len(todo) - missing},
@@ -357,6 +383,8 @@ class Batch:
         print(f"docchat-grade batch: graded {len(todo)} drill files in {elapsed:.1f} s; "
               + ", ".join(f"{statuses.count(s)} {s}" for s in outputs.LEARNER_STATUSES)
               + f"; results in {self.out}")
+        if resume.grader_files_hash() != self.grader_hash:
+            broke.append("the grader's own files changed during the run: its results cannot be trusted")
         if broke:
             print("docchat-grade batch: the grader itself broke on:\n  " + "\n  ".join(broke), file=sys.stderr)
             return EXIT_GRADER_BROKE

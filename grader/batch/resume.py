@@ -42,8 +42,34 @@ def fingerprint(extra_checks: list[Path], settings: dict) -> str:
     return digest.hexdigest()
 
 
-def file_key(path: Path, config: str) -> str:
-    return hashlib.sha256(config.encode() + b"\0" + path.read_bytes()).hexdigest()
+def file_key(source: bytes, config: str) -> str:
+    """The resume key of a drill file: its bytes, as read once, under this configuration."""
+    return hashlib.sha256(config.encode() + b"\0" + source).hexdigest()
+
+
+STATUSES = ("passed", "failed", "error", "skipped")
+
+
+def valid_entry(entry: object, drill: str) -> bool:
+    """A saved grade of the shape `put` writes, for this drill (anything else is ignored)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("seconds"), (int, float)):
+        return False
+    report = entry.get("report")
+    if not isinstance(report, dict) or report.get("drill") != drill or report.get("schema") != 1:
+        return False
+    checks = report.get("checks")
+    return isinstance(checks, list) and all(
+        isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in STATUSES
+        and isinstance(c.get("message"), str) for c in checks) and report.get("status") in (
+        "passed", "failed", "error")
+
+
+def grader_files_hash() -> str:
+    """A hash of the installed grader's own files: compared at the end of a run with the start."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in GRADER_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(GRADER_DIR)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 class Store:
@@ -61,7 +87,9 @@ class Store:
             saved = json.loads(self._path(learner, drill).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return saved["entry"] if saved.get("key") == key else None
+        if not isinstance(saved, dict) or saved.get("key") != key or not valid_entry(saved.get("entry"), drill):
+            return None  # not a grade this grader saved under this key: grade the file again
+        return saved["entry"]
 
     def put(self, learner: str, drill: str, key: str, entry: dict) -> None:
         write_atomic(self._path(learner, drill), json.dumps({"key": key, "entry": entry}))

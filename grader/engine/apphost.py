@@ -146,9 +146,8 @@ class Host:
                 await self.app(scope, self._receive(sid), self._send(sid))
             except asyncio.CancelledError:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - the learner's; told to the examiner
-                exc.wire_info = learner_info(exc, self.path)
-                raise exc from None
+            except BaseException as exc:  # noqa: BLE001 - the learner's (sys.exit too): told, not obeyed
+                raise LearnerFailed(learner_info(exc, self.path)) from None
 
         def start() -> None:
             task = self.loop.create_task(run())
@@ -219,6 +218,14 @@ class Host:
 
     def op_pid(self) -> int:
         return os.getpid()
+
+
+class LearnerFailed(Exception):
+    """What the learner's app raised, as the examiner is told it (never raised further here)."""
+
+    def __init__(self, info: dict) -> None:
+        super().__init__(info.get("message", ""))
+        self.wire_info = info
 
 
 def _settle(done: Future, task: asyncio.Task) -> None:

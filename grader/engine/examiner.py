@@ -41,6 +41,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def preflight(template, source: bytes, name: str, workdir: Path) -> str | None:
     """Import the module once, in an app host; return why it cannot be graded, or None."""
     from grader.engine.learner import LearnerError
+    from grader.engine.remote import AppHostGone
 
     workdir.mkdir(parents=True, exist_ok=True)
     try:
@@ -49,6 +50,9 @@ def preflight(template, source: bytes, name: str, workdir: Path) -> str | None:
         return str(exc)
     try:
         host.load(source, name, workdir, {})
+    except AppHostGone:
+        return (f"the process that runs your code ended while importing {name}: does it call "
+                "os._exit() or crash at import time?")
     except LearnerError as exc:
         return str(exc)
     finally:

@@ -75,9 +75,12 @@ def _bubblewrap_works() -> bool:
 
 
 def _python_paths() -> list[str]:
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).parent)}
-    paths.update(p for p in sys.path if p and Path(p).is_dir() and not p.startswith(str(package_dir().parent)))
-    return sorted(p for p in paths if p)
+    """Python itself and its installed packages: never the working folder or another sys.path entry."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    paths = set(roots)
+    paths.update(p for p in sys.path if p and os.path.isabs(p) and Path(p).is_dir() and (
+        any(p.startswith(root + os.sep) for root in roots) or p.rstrip(os.sep).endswith(("site-packages", "dist-packages"))))
+    return sorted(paths)
 
 
 def _bwrap_args(scratch: Path) -> list[str]:
@@ -102,7 +105,7 @@ def _bwrap_args(scratch: Path) -> list[str]:
     return args
 
 
-def environment(scratch: Path, seed: str = "") -> dict[str, str]:
+def environment(scratch: Path, seed: str = "", memory_mb: int = 0) -> dict[str, str]:
     """The app host's whole environment: an allow-list, nothing of the grader's or the CI's."""
     env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
     env.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(scratch), "TMPDIR": str(scratch / "tmp"),
@@ -110,6 +113,8 @@ def environment(scratch: Path, seed: str = "") -> dict[str, str]:
                 "PYTHONPATH": str(package_dir().parent), "NO_COLOR": "1"})
     if seed:
         env["DOCCHAT_SEED"] = seed
+    if memory_mb:
+        env["DOCCHAT_MEMORY_MB"] = str(memory_mb)  # for the learner's "more than N MiB" message
     return env
 
 
@@ -127,7 +132,7 @@ class Template:
         if backend == "bubblewrap":
             command = [*_bwrap_args(scratch), "--", *command]
         self.process = subprocess.Popen(
-            command, cwd=scratch, env=environment(scratch, seed), pass_fds=(theirs.fileno(),),
+            command, cwd=scratch, env=environment(scratch, seed, memory_mb), pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=_stderr(),
             start_new_session=True, preexec_fn=sandbox.die_with_parent)
         theirs.close()
@@ -143,6 +148,13 @@ class Template:
 
     def spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
         """A fresh app host working in `cwd` (inside the scratch folder)."""
+        try:
+            return self._spawn(cwd, on_gone)
+        except (OSError, ValueError) as exc:
+            raise remote.AppHostGone("the sandbox that runs your code stopped (did your code kill its "
+                                     f"parent process?): {exc}") from None
+
+    def _spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
         self._wait_warm()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -153,7 +165,8 @@ class Template:
         while not line.endswith(b"\n"):
             chunk = self.control.recv(32)
             if not chunk:
-                raise remote.AppHostGone("the sandbox for your code stopped (killed by your code?)")
+                raise remote.AppHostGone("the sandbox that runs your code stopped (did your code kill "
+                                         "its parent process?)")
             line += chunk
         inner = int(line)
         handshake = ours.recv(1)

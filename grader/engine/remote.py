@@ -208,8 +208,8 @@ def _thread(job, op: str) -> None:
 
 
 def gone_message(why: str) -> str:
-    return ("the app's process ended while the grader was talking to it: your code stopped it "
-            f"(for example with os._exit() or sys.exit() in a thread), or crashed it ({why})")
+    return ("the process running your app ended while this check ran: your code stopped it, for "
+            "example with os._exit(), or crashed it")
 
 
 def translate(exc: wire.RemoteError) -> BaseException:

@@ -75,7 +75,7 @@ def invalid(record: dict, attempt: Attempt) -> str:
                 and m["level"] in ("core", "stretch") for m in checks):
             return "a malformed or second plan"
         return ""
-    if event in ("start", "result") and record.get("id") not in planned:
+    if event in ("start", "result") and (not _text(record.get("id")) or record["id"] not in planned):
         return f"a {event} record for a check that is not in the plan"
     if event == "result" and not (record.get("status") in STATUSES and _text(record.get("message"))
                                   and isinstance(record.get("duration_s"), (int, float))):
@@ -218,13 +218,15 @@ def planned(drill: str) -> list[dict]:
 def grade(target: Path, drill: str, *, limits: Limits = Limits(),
           extra_checks: list[Path] = (), shown_as: str | None = None,
           launcher: Launcher | None = None, plan: list[dict] | None = None,
-          isolation: str = "auto") -> Report:
+          isolation: str = "auto", source: bytes | None = None) -> Report:
     """Grade one drill file. The learner's code runs only in child processes.
 
     `launcher` starts each grading process (default: a fresh `python -m grader.engine.examiner`;
     batch grading passes a warm grader.engine.forkserver.ForkServer). `plan` is the drill's list of
     checks (id, level, title, hint) to report when a module cannot even list them, for
-    example because importing it hangs; by default, the manifest's checks.
+    example because importing it hangs; by default, the manifest's checks. `source`: the
+    file's bytes when the caller has read them already (batch: the bytes its resume key is of).
+    `isolation`: the sandbox backend (grader.engine.isolation) for the learner's code.
     """
     launcher = launcher or sandbox.ExecLauncher()
     fallback = plan or planned(drill)
@@ -233,17 +235,18 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     target = target.resolve()
     report = Report(drill=drill, target=shown_as or str(target))
     scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
-    source = scratch / "source.py"  # the bytes read once: what is graded, whatever the file does next
-    source.write_bytes(target.read_bytes())
+    private = scratch / "source.py"  # the bytes read once: what is graded, whatever the file does next
+    private.write_bytes(target.read_bytes() if source is None else source)
     deadline = time.monotonic() + limits.run_s
     results: dict[str, CheckResult] = {}
     hangs = 0
     try:
         while True:
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
-            attempt = _run_once(source, target.name, drill, todo, limits, scratch, list(extra_checks),
+            attempt = _run_once(private, target.name, drill, todo, limits, scratch, list(extra_checks),
                                 deadline, launcher, isolation)
-            report.isolation = attempt.isolation or report.isolation
+            report.isolation = attempt.isolation or report.isolation or (
+                isolation if isolation in BACKENDS else None)
             if attempt.broken:
                 report.error = f"the grader's examiner sent {attempt.broken}"
                 report.grader_broke = True

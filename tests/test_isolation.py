@@ -1,0 +1,270 @@
+"""Grades nobody can forge: the attacks in tests/attacks/, in every sandbox this machine has.
+
+Each attack is graded as a learner's upload.py and must change nothing but its own verdict,
+which must equal that of the same file without the attack (an app with no routes). Backends
+missing here are skipped with the reason; CI installs bubblewrap, so both run there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import socket
+import string
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from grader.api import grade
+from grader.engine import isolation, runner, wire
+from grader.engine.channel import Lines
+from tests.conftest import ROOT
+
+ATTACKS = Path(__file__).with_name("attacks")
+BASE = (ATTACKS / "_base.py").read_text()
+GRADER = ROOT / "grader"
+BOUND_S = 90
+SANDBOXES = [pytest.param(b, marks=pytest.mark.skipif(
+    b not in isolation.available(), reason=f"the {b} sandbox does not work on this machine"))
+    for b in ("bubblewrap", "landlock")]
+
+
+def attack(name: str, **values: object) -> str:
+    text = string.Template((ATTACKS / f"{name}.py").read_text()).safe_substitute(
+        {k: str(v) for k, v in values.items()})
+    return text + "\n" + BASE
+
+
+def graded(tmp_path: Path, source: str, sandbox: str, **kwargs) -> dict:
+    folder = tmp_path / f"learner-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    path = folder / "upload.py"
+    path.write_text(source)
+    started = time.monotonic()
+    report = grade(path, isolation=sandbox, **kwargs)
+    assert time.monotonic() - started < BOUND_S
+    assert report["isolation"] == sandbox
+    return report
+
+
+def verdicts(report: dict) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in report["checks"]}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> dict[str, dict]:
+    """What the attacks' harmless module gets in each sandbox (no core check passes)."""
+    found = {}
+    for sandbox in isolation.available():
+        report = graded(tmp_path_factory.mktemp("base"), BASE, sandbox)
+        assert report["status"] == "failed", report
+        found[sandbox] = report
+    return found
+
+
+def tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_patching_the_grader_changes_nothing(tmp_path, baseline, sandbox):
+    report = graded(tmp_path, attack("patch_grader"), sandbox)
+    assert verdicts(report) == verdicts(baseline[sandbox])
+    assert report["status"] == baseline[sandbox]["status"]
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_forged_report_reaches_no_one(tmp_path, baseline, sandbox):
+    """The app host holds no report channel: writing records to every descriptor it has only
+    breaks its own wire to the examiner, so the grade is an error, never a pass."""
+    report = graded(tmp_path, attack("forge_report"), sandbox)
+    passed = {k for k, v in verdicts(report).items() if v == "passed"}
+    assert passed <= {k for k, v in verdicts(baseline[sandbox]).items() if v == "passed"}
+    assert report["status"] in ("error", "failed")
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_hidden_checks_other_learners_and_the_environment_stay_unread(tmp_path, monkeypatch, baseline, sandbox):
+    marker = f"secret-{uuid.uuid4().hex}"
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "check_upload_secret.py").write_text(
+        f"import pytest\n# {marker}\n@pytest.mark.check('upload.secret', level='stretch', title='t', hint='h')\n"
+        "def check_secret(upload):\n    pass\n")
+    other = tmp_path / "other" / "upload.py"
+    other.parent.mkdir()
+    other.write_text(f"# {marker}\n")
+    monkeypatch.setenv("DOCCHAT_TEST_SECRET", marker)
+    report = graded(tmp_path, attack("read_secrets", HIDDEN=hidden / "check_upload_secret.py", OTHER=other,
+                                     MARKER=marker), sandbox, extra_checks=[hidden])
+    assert marker not in json.dumps(report)
+    assert report["error"] is None  # the module imported: it found nothing to show
+    assert {k: v for k, v in verdicts(report).items() if k != "upload.secret"} == verdicts(baseline[sandbox])
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_other_submissions_and_the_grader_cannot_be_rewritten(tmp_path, baseline, sandbox):
+    other = tmp_path / "other" / "upload.py"
+    other.parent.mkdir()
+    other.write_text("# another learner's work\n")
+    before = (tree_hash(GRADER), other.read_bytes())
+    report = graded(tmp_path, attack("tamper", OTHER=other, GRADER=GRADER), sandbox)
+    assert (tree_hash(GRADER), other.read_bytes()) == before
+    assert verdicts(report) == verdicts(baseline[sandbox])
+    again = graded(tmp_path, BASE, sandbox)  # and a later grade is untouched too
+    assert verdicts(again) == verdicts(baseline[sandbox])
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_nothing_reaches_the_network(tmp_path, monkeypatch, baseline, sandbox):
+    marker = f"token-{uuid.uuid4().hex}"
+    monkeypatch.setenv("GITHUB_TOKEN", marker)
+    tcp = socket.create_server(("127.0.0.1", 0))
+    port = tcp.getsockname()[1]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+    try:
+        report = graded(tmp_path, attack("exfiltrate", PORT=port, MARKER=marker), sandbox)
+        tcp.setblocking(False)
+        udp.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            tcp.accept()
+        with pytest.raises(BlockingIOError):
+            udp.recv(65536)
+    finally:
+        tcp.close()
+        udp.close()
+    assert marker not in json.dumps(report)
+    assert verdicts(report) == verdicts(baseline[sandbox])
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_killing_everything_in_sight_ends_only_its_own_grade(tmp_path, baseline, sandbox):
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        pids = ", ".join(map(str, (os.getpid(), os.getppid(), bystander.pid)))
+        report = graded(tmp_path, attack("kill_everyone", PIDS=pids), sandbox)
+        assert bystander.poll() is None
+        assert "T" not in Path(f"/proc/{bystander.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    finally:
+        bystander.kill()
+        bystander.wait()
+    passed = {k for k, v in verdicts(report).items() if v == "passed"}
+    assert passed <= {k for k, v in verdicts(baseline[sandbox]).items() if v == "passed"}
+    assert verdicts(graded(tmp_path, BASE, sandbox)) == verdicts(baseline[sandbox])
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_shared_memory_counts_against_the_limit(tmp_path, sandbox):
+    report = graded(tmp_path, attack("hog_memory"), sandbox, limits=runner.Limits(memory_mb=256))
+    assert report["status"] == "error"
+    assert "memory" in report["error"].lower() or "Cannot allocate" in report["error"]
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_nothing_is_written_outside_scratch_or_left_running(tmp_path, baseline, sandbox):
+    marker = f"daemon-{uuid.uuid4().hex}"
+    outside = tmp_path / "outside"
+    report = graded(tmp_path, attack("fill_disk", OUTSIDE=outside, MARKER=marker), sandbox)
+    assert not outside.exists()
+    assert not Path(f"/var/tmp/docchat-attack-{marker}").exists()
+    assert not Path("~/docchat-attack").expanduser().exists()
+    running = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+    assert running == []
+    assert verdicts(report) == verdicts(baseline[sandbox])
+
+
+def _cmdline_has(proc: Path, marker: str) -> bool:
+    try:
+        return marker.encode() in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+# -- the grader's side of the wire never raises on what it is sent ------------------------
+
+
+def _random_value(rng: random.Random, depth: int = 0):
+    kinds = [None, True, rng.randint(-5, 10**6), rng.random(), "".join(rng.choices("ab{}\"id", k=5)),
+             [], {}, {"id": "upload.accepts_pdf"}]
+    if depth < 3:
+        kinds += [[_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))],
+                  {rng.choice(["event", "id", "status", "message", "checks", "duration_s", "error", "text"]):
+                   _random_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}]
+    return rng.choice(kinds)
+
+
+def test_records_of_any_shape_are_judged_without_raising():
+    rng = random.Random(7)
+    events = ["plan", "start", "result", "fatal", "progress", "ready", "done", "other"]
+    for _ in range(3000):
+        attempt = runner.Attempt(plan=rng.choice([None, [{"id": "upload.accepts_pdf", "level": "core",
+                                                           "title": "t", "hint": ""}]]))
+        record = {"event": rng.choice(events)}
+        record.update({k: _random_value(rng) for k in rng.sample(
+            ["id", "status", "message", "duration_s", "checks", "error", "text", "isolation"], 3)})
+        assert isinstance(runner.invalid(record, attempt), str)
+    lines = Lines()
+    for _ in range(500):
+        for record in lines.feed(bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 200))) + b"\n"):
+            assert isinstance(record, dict)
+
+
+def test_a_grading_process_that_sends_garbage_is_that_grades_error(tmp_path):
+    """Records a broken examiner might send: the grade is an error, the grader does not raise."""
+    rng = random.Random(11)
+    target = tmp_path / "upload.py"
+    target.write_text(BASE)
+    for _ in range(6):
+        records = [json.dumps({"event": "ready"}), json.dumps({"event": "plan", "checks": [
+            {"id": "upload.accepts_pdf", "level": "core", "title": "t", "hint": ""}]})]
+        records += [json.dumps({"event": rng.choice(["result", "start", "plan", "x"]), "id": rng.choice(
+            ["upload.accepts_pdf", "nope", 3]), "status": rng.choice(["passed", "weird", None]),
+            "message": "m", "duration_s": 0.1}) for _ in range(3)]
+        report = runner.grade(target, "upload", launcher=GarbageLauncher("\n".join(records) + "\n"))
+        assert report.status in ("error", "failed", "passed")
+        if report.error:
+            assert "examiner sent" in report.error or "ended" in report.error
+
+
+class GarbageLauncher:
+    """A launcher whose 'examiner' just writes the given bytes to the report channel."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    def start(self, args, *, channel_fd, token, cwd, memory_mb, file_mb, extra_env):
+        from grader.engine import sandbox
+
+        code = f"import os; os.write({channel_fd}, {self.data.encode()!r})"
+        return sandbox.spawn([sys.executable, "-c", code], token=token, cwd=cwd, pass_fds=(channel_fd,),
+                             memory_mb=memory_mb, file_mb=file_mb, extra_env=extra_env)
+
+
+def test_malformed_frames_close_the_wire_and_nothing_else():
+    rng = random.Random(5)
+    for _ in range(40):
+        ours, theirs = socket.socketpair()
+        closed = []
+        peer = wire.Peer(ours, wire.Refs(lambda ref, meta: None), describe=lambda o: {}, home=lambda v: None,
+                         handle=lambda op, args: None, dispatch=lambda job, op: job(), on_close=closed.append)
+        peer.start()
+        garbage = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64)))
+        theirs.sendall(rng.choice([garbage, wire.HEAD.pack(1 << 30, 0), wire.HEAD.pack(2, 0) + b"[]",
+                                   wire.HEAD.pack(20, 3) + b'{"k":"q","i":1,"t":[]}' + b"abc"]))
+        theirs.close()
+        deadline = time.monotonic() + 5
+        while not closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert closed and peer.closed
+        with pytest.raises(wire.WireError):
+            peer.call("anything", timeout=1)
