@@ -25,6 +25,8 @@ FORMATS: dict[str, str] = {"text": "grader.formats.text", "json": "grader.report
 
 
 def parser() -> argparse.ArgumentParser:
+    from grader.engine.runner import add_limit_options
+
     p = argparse.ArgumentParser(
         prog="docchat-grade", usage=USAGE,
         description="Grade a DocChat drill file: every check, what works, what does not, and a hint.",
@@ -37,10 +39,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workbook", metavar="DIR", help="the workbook (default: found from the current folder)")
     p.add_argument("--drill", help="which drill the file is (default: from the file name)")
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                   help="time limit for each check, in seconds (default 10)")
-    p.add_argument("--memory-mb", type=int, default=1024, metavar="N",
-                   help="memory limit for the learner's code, in MiB (default 1024)")
+    add_limit_options(p)
     return p
 
 
@@ -66,11 +65,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def grade_command(args: argparse.Namespace) -> int:
     from grader.api import UsageError, grade_report
-    from grader.engine.runner import GraderBroke, Limits
+    from grader.engine.runner import limits_from
+    from grader.engine.runner import GraderBroke
 
-    limits = Limits(check_s=args.timeout, memory_mb=args.memory_mb)
     try:
-        report = grade_report(Path(args.path), args.drill, limits=limits)
+        report = grade_report(Path(args.path), args.drill, limits=limits_from(args), isolation=args.sandbox)
     except UsageError as exc:
         print(f"docchat-grade: {exc}\nusage: {USAGE}", file=sys.stderr)
         return EXIT_USAGE

@@ -20,7 +20,7 @@ from typing import Callable, Iterator, TextIO
 from grader.formats import text
 from grader.api import UsageError, grade_report, resolve_drill
 from grader.report import EXIT_PASSED, EXIT_USAGE, Report
-from grader.engine.runner import Limits
+from grader.engine.runner import limits_from
 
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
 WAKE_S = 1.0   # with native events: also wake this often, to catch a save made before watching began
@@ -138,9 +138,10 @@ def watch_command(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"docchat-grade: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    limits = Limits(check_s=args.timeout, memory_mb=args.memory_mb)
+    limits = limits_from(args)
     try:
-        watch(path, lambda: grade_report(path, drill, limits=limits), sys.stdout, threading.Event())
+        watch(path, lambda: grade_report(path, drill, limits=limits, isolation=args.sandbox), sys.stdout,
+              threading.Event())
     except KeyboardInterrupt:
         print("\nstopped watching.")
     return EXIT_PASSED

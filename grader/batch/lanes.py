@@ -100,11 +100,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"grading processes at a time (default: the number of cores, {default_jobs()})")
     p.add_argument("--drills", metavar="a,b", help="grade only these drills (default: all, in course order)")
     p.add_argument("--checks", metavar="EXTRA_DIR", help="also run the check_*.py files in EXTRA_DIR (hidden checks)")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="time limit for each check (default 10)")
-    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, metavar="N",
-                   help=f"memory limit for the learner's code, in MiB (default {Limits.memory_mb})")
-    p.add_argument("--sandbox", default="auto", choices=("auto", *isolation.BACKENDS),
-                   help="where the learner's code runs (default: the strongest this machine has)")
+    runner.add_limit_options(p)
     p.add_argument("--unsandboxed", action="store_true",
                    help="grade even where no sandbox works (a learner's code could then read or change "
                         "other learners' files and the results)")
@@ -192,7 +188,7 @@ class Batch:
                         "learner's code could read or change another's and the results: install "
                         "bubblewrap, or pass --unsandboxed to grade anyway")
         batch = cls(submissions, Path(args.out), drills, hidden_check_files(args.checks), args.jobs,
-                    Limits(check_s=args.timeout, memory_mb=args.memory_mb))
+                    runner.limits_from(args))
         batch.isolation = sandbox
         return batch
 

@@ -157,6 +157,8 @@ def check_streams_to_disk(upload, serve):
     if not any(p.stat().st_size for p in upload.saved_files() - before):
         fail(sent=sent, got=f"{describe(response)}; nothing saved under UPLOAD_DIR",
              expected="the file streamed to disk, so that memory use can be measured")
+    if response.peak_memory is None:
+        pytest.skip("this system does not let the grader read a process's peak memory (Linux's /proc does)")
     if response.peak_memory >= limit:
         fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it",
              expected=f"under {size(limit)}: read and write the file in chunks")

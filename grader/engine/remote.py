@@ -170,26 +170,26 @@ class AppHost:
 
     # -- memory, read from outside -------------------------------------------------------------
 
-    def reset_peak_memory(self) -> int:
-        """Reset the app host's peak resident size; return its current resident size."""
+    def reset_peak_memory(self) -> int | None:
+        """Reset the app host's peak resident size; return its current one (None: not on this OS)."""
         try:
             Path(f"/proc/{self.pid}/clear_refs").write_text("5")
         except OSError:
-            pass
-        return _status_kib(self.pid, "VmRSS") << 10
+            return None
+        return _status_bytes(self.pid, "VmRSS")
 
-    def peak_memory(self) -> int:
-        return _status_kib(self.pid, "VmHWM") << 10
+    def peak_memory(self) -> int | None:
+        return _status_bytes(self.pid, "VmHWM")
 
 
-def _status_kib(pid: int, field: str) -> int:
+def _status_bytes(pid: int, field: str) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
-                return int(line.split()[1])
+                return int(line.split()[1]) << 10
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return None
 
 
 async def _awaited(awaitable: Any) -> Any:
@@ -425,12 +425,13 @@ class RemoteApp:
 
     def memory_probe(self) -> tuple:
         """(reset, read): reset the app host's peak memory; read how far it rose since."""
-        baseline = [0]
+        baseline: list[int | None] = [None]
 
         def reset() -> None:
             baseline[0] = self._host.reset_peak_memory()
 
-        def read() -> int:
-            return max(0, self._host.peak_memory() - baseline[0])
+        def read() -> int | None:
+            peak = self._host.peak_memory()
+            return None if peak is None or baseline[0] is None else max(0, peak - baseline[0])
 
         return reset, read

@@ -41,6 +41,22 @@ class Limits:
     hangs_allowed: int = 2
 
 
+def add_limit_options(parser) -> None:
+    """--timeout, --memory-mb and --sandbox, their defaults taken from `Limits` (one place)."""
+    from grader.engine.isolation import BACKENDS as sandboxes
+
+    parser.add_argument("--timeout", type=float, default=Limits.check_s, metavar="S",
+                        help=f"time limit for each check, in seconds (default {Limits.check_s:g})")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, metavar="N",
+                        help=f"memory limit for the learner's code, in MiB (default {Limits.memory_mb})")
+    parser.add_argument("--sandbox", default="auto", choices=("auto", *sandboxes),
+                        help="where the learner's code runs (default: the strongest sandbox this machine has)")
+
+
+def limits_from(args) -> Limits:
+    return Limits(check_s=args.timeout, memory_mb=args.memory_mb)
+
+
 @dataclass
 class Attempt:
     """What one grading process reported before it ended."""

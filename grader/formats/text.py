@@ -61,7 +61,13 @@ def render(report: Report, stream: TextIO | None = None) -> str:
     lines.append(summary(report, style))
     if report.status == "passed":
         lines.append(celebration(report, style))
+    if report.isolation == "none":
+        lines.append(style.paint(UNSANDBOXED, "dim"))
     return "\n".join(lines) + "\n"
+
+
+UNSANDBOXED = ("note: this machine has no sandbox for your code (bubblewrap, or Landlock on Linux 6.7+), "
+               "so it ran unconfined; fine for your own file, not for grading others'")
 
 
 def celebration(report: Report, style: Style) -> str:
