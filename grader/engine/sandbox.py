@@ -228,6 +228,28 @@ def kill(pid: int) -> None:
         pass
 
 
+def end_new_children(before: set[int]) -> None:
+    """Kill this process's children that were not there `before`, and all below them.
+
+    As a child subreaper, whatever a grade started and orphaned (a double-forked daemon, a
+    sandbox whose examiner was killed) is our child now: found by parentage, not by anything
+    the learner's code could drop.
+    """
+    for _ in range(20):
+        new = [pid for pid in children() if pid not in before]
+        if not new:
+            return
+        for pid in new:
+            for below in descendants(pid):
+                kill(below)
+            kill(pid)
+        for pid in new:
+            try:
+                os.waitpid(pid, 0)
+            except (ChildProcessError, OSError):
+                pass
+
+
 def end_tree(process: subprocess.Popen) -> None:
     """Kill a process we started and every process under it, then reap it."""
     for _ in range(20):
