@@ -8,6 +8,8 @@ never run for any drill.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -36,3 +38,21 @@ def warnings(files: list[Path], drills: list[str]) -> list[str]:
                             f"(an id starts with a drill and a dot, e.g. 'upload.{check_id.split('.')[-1]}'; "
                             f"drills: {', '.join(drills)})")
     return said
+
+
+def import_tracebacks(files: list[Path]) -> str:
+    """The traceback of each check file that fails to import, from a child process (they are code)."""
+    shown = []
+    for path in files:
+        code = ("import importlib.util, sys\nsys.path.insert(0, sys.argv[2])\n"
+                "spec = importlib.util.spec_from_file_location(sys.argv[3], sys.argv[1])\n"
+                "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n")
+        try:
+            done = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent), path.stem],
+                                  capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            shown.append(f"{path.name}: importing it took longer than 60 s")
+            continue
+        if done.returncode:
+            shown.append(f"{path.name} fails to import:\n{done.stderr.strip()}")
+    return "\n\n".join(shown)

@@ -232,7 +232,8 @@ class Batch:
                                                         limits=self.limits, launcher=server)
                                      if self.extra_checks else runner.planned(drill))
             except GraderBroke as exc:
-                raise Usage(f"--checks: {exc}") from exc
+                tracebacks = hidden.import_tracebacks(self.extra_checks)
+                raise Usage(f"--checks: {exc}" + (f"\n\n{tracebacks}" if tracebacks else "")) from exc
 
     # -- grading ----------------------------------------------------------------------------
 
