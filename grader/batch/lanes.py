@@ -406,3 +406,5 @@ class Batch:
 
     def write(self, cohort: outputs.Cohort, run: dict) -> None:
         writer.write_outputs(self.out, cohort, run, self.options)
+        for warning in run["roster_warnings"]:
+            print(f"docchat-grade batch: --roster: {warning}", file=sys.stderr)
