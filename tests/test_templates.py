@@ -11,14 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
+from grader import gradescope_zip
 from tests.conftest import ROOT, SOLUTIONS
-from tests.test_formats import GRADESCOPE_SCHEMA
+from tests.test_formats import CORE, GRADESCOPE_SCHEMA
 
 TEMPLATES = ROOT / "templates"
 BIN = str(Path(sys.executable).parent)
@@ -70,56 +72,115 @@ def test_the_workflow_grading_step_runs_against_a_learner_repository(tmp_path):
     assert (results / "gradebook.csv").read_text().splitlines()[1].startswith("ada,")
 
 
-def autograder_env(tmp_path: Path, submission: Path, **more: str) -> dict:
-    return {**ENV, "AUTOGRADER_DIR": str(tmp_path / "autograder"), "SUBMISSION_DIR": str(submission),
-            "RESULTS_DIR": str(tmp_path / "results"), "DOCCHAT_GRADE": str(Path(BIN) / "docchat-grade"),
-            "DOCCHAT_DRILLS": "errors", **more}
+def autograder(tmp_path: Path, *zip_args: str) -> Path:
+    """A fake /autograder: the zip `docchat-grade gradescope-zip` builds, extracted the way Gradescope
+    does (into source/), and run_autograder copied to the root, where Gradescope runs it from."""
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    archive = tmp_path / "autograder.zip"
+    assert gradescope_zip.main(["--out", str(archive), *zip_args]) == 0
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():  # unzip keeps the scripts executable; ZipFile.extract does not
+            z.extract(info, root / "source")
+            os.chmod(root / "source" / info.filename, info.external_attr >> 16 & 0o777)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    return root
 
 
-def run_autograder(env: dict) -> dict:
-    script = TEMPLATES / "gradescope" / "run_autograder"
-    done = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=300)
+def run_autograder(root: Path, **env: str) -> dict:
+    done = subprocess.run([str(root / "run_autograder")], capture_output=True, text=True, timeout=300,
+                          env={**ENV, "AUTOGRADER_DIR": str(root), "DOCCHAT_GRADE": str(Path(BIN) / "docchat-grade"),
+                               **env})
     assert done.returncode == 0, done.stderr
-    return json.loads((Path(env["RESULTS_DIR"]) / "results.json").read_text())
+    return json.loads((root / "results" / "results.json").read_text())
 
 
-@pytest.mark.parametrize("layout", ["workbook", "files"])
-def test_run_autograder_writes_gradescope_results_for_a_submission(layout, tmp_path):
-    submission = tmp_path / "submission"
+def test_the_zip_has_the_package_and_the_scripts_at_its_top_level(tmp_path):
+    archive = tmp_path / "a.zip"
+    assert gradescope_zip.main(["--out", str(archive), "--drills", "errors", "--checks",
+                                str(ROOT / "examples" / "hidden_checks")]) == 0
+    names = zipfile.ZipFile(archive).namelist()
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "README.md", "grader/cli.py", "grader/manifest.toml",
+            "assignment.env", "hidden_checks/check_upload_hidden.py"} <= set(names)
+    assert not any(n.startswith("source/") or "__pycache__" in n for n in names)
+    again = tmp_path / "b.zip"
+    gradescope_zip.main(["--out", str(again), "--drills", "errors", "--checks", str(ROOT / "examples" / "hidden_checks")])
+    assert again.read_bytes() == archive.read_bytes()  # the same inputs, the same zip
+
+
+def test_the_zip_refuses_what_would_fail_on_every_submission(tmp_path, capsys):
+    assert gradescope_zip.main(["--out", str(tmp_path / "a.zip"), "--drills", "uploads"]) == 2
+    (tmp_path / "bad.toml").write_text("cores = 1\n")
+    assert gradescope_zip.main(["--out", str(tmp_path / "a.zip"), "--policy", str(tmp_path / "bad.toml")]) == 2
+    assert "unknown drill uploads" in capsys.readouterr().err and not (tmp_path / "a.zip").exists()
+
+
+@pytest.mark.parametrize("layout", ["workbook", "files", "nested, any case"])
+def test_run_autograder_takes_in_a_submission_as_gradescope_hands_it_over(layout, tmp_path):
+    root = autograder(tmp_path, "--drills", "errors")
+    submission = root / "submission"
     if layout == "workbook":
-        sample_workbook(submission, {"errors": SOLUTIONS / "errors.py"})
-    else:
-        submission.mkdir()
+        sample_workbook(submission / "repo", {"errors": SOLUTIONS / "errors.py"})
+    elif layout == "files":
         shutil.copy(SOLUTIONS / "errors.py", submission / "errors.py")
-    results = run_autograder(autograder_env(tmp_path, submission))
+    else:
+        (submission / "project-main" / "drills").mkdir(parents=True)
+        shutil.copy(SOLUTIONS / "errors.py", submission / "project-main" / "drills" / "Errors.py")
+    results = run_autograder(root)
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
-    assert results["score"] == results["max_score"] == len(results["tests"]) == 9
+    core = sum(t["name"].split(":")[0] in CORE for t in results["tests"])
+    assert results["max_score"] == core and results["score"] == len(results["tests"]) == 9  # stretch: bonus
 
 
-def test_run_autograder_runs_the_hidden_checks_in_the_zip(tmp_path):
-    submission = sample_workbook(tmp_path / "submission", {"upload": SOLUTIONS / "upload.py"})
-    hidden = tmp_path / "autograder" / "source" / "hidden_checks"
-    shutil.copytree(ROOT / "examples" / "hidden_checks", hidden)
-    results = run_autograder(autograder_env(tmp_path, submission, DOCCHAT_DRILLS="upload"))
+def test_run_autograder_runs_the_hidden_checks_in_the_zip_and_keeps_their_count_hidden(tmp_path):
+    root = autograder(tmp_path, "--drills", "upload", "--checks", str(ROOT / "examples" / "hidden_checks"))
+    shutil.copy(SOLUTIONS / "upload.py", root / "submission" / "upload.py")
+    results = run_autograder(root)
     names = {t["name"].split(":")[0]: t for t in results["tests"]}
     assert names["upload.hidden_same_pdf_twice"]["visibility"] == "after_published"
-    assert results["score"] == results["max_score"] == 16
+    assert results["score"] == sum(t["score"] for t in results["tests"]) == 16
+    assert "14/14" in results["output"] and "16" not in results["output"]
 
 
 def test_run_autograder_says_so_when_the_grader_cannot_run(tmp_path):
-    submission = sample_workbook(tmp_path / "submission", {"errors": SOLUTIONS / "errors.py"})
-    results = run_autograder(autograder_env(tmp_path, submission, DOCCHAT_GRADE="/bin/false"))
+    root = autograder(tmp_path, "--drills", "errors")
+    shutil.copy(SOLUTIONS / "errors.py", root / "submission" / "errors.py")
+    results = run_autograder(root, DOCCHAT_GRADE="/bin/false")
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
     assert results["score"] == 0 and "could not grade this submission" in results["output"]
 
 
-def test_setup_sh_installs_the_zips_source_into_a_venv(tmp_path):
+def test_gradescope_end_to_end_setup_then_a_submission(tmp_path):
+    """setup.sh for real (a venv, pip installing the zip's source from the package index), then
+    run_autograder with the docchat-grade it installed. Only apt is left out (DOCCHAT_SKIP_APT):
+    the tests do not install system packages; Python 3.11+ and Chromium are already here."""
+    root = autograder(tmp_path, "--drills", "errors,upload", "--checks", str(ROOT / "examples" / "hidden_checks"))
+    env = {k: v for k, v in ENV.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != BIN)  # not this venv
+    setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True, text=True, timeout=600,
+                           env={**env, "AUTOGRADER_DIR": str(root), "DOCCHAT_SKIP_APT": "1"}, cwd=root / "source")
+    if setup.returncode and ("No matching distribution" in setup.stderr or "NewConnectionError" in setup.stderr):
+        pytest.skip(f"setup.sh could not reach a package index: {setup.stderr.strip().splitlines()[-1]}")
+    assert setup.returncode == 0, setup.stderr
+    assert (root / "venv" / "bin" / "docchat-grade").exists()
+    shutil.copy(SOLUTIONS / "errors.py", root / "submission" / "Errors.py")  # no upload.py: missing
+    done = subprocess.run([str(root / "run_autograder")], capture_output=True, text=True, timeout=300,
+                          env={**env, "AUTOGRADER_DIR": str(root)})
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, GRADESCOPE_SCHEMA)
+    tests = {t["name"].split(":")[0]: t for t in results["tests"]}
+    assert all(t["score"] == t["max_score"] for i, t in tests.items() if i.startswith("errors."))
+    assert tests["upload.hidden_same_pdf_twice"]["score"] == 0  # run: the drill is missing, not skipped silently
+    assert "upload: missing" in results["output"] and "`submission/Errors.py` → **errors**" in done.stdout
+
+
+def test_setup_sh_needs_the_package_at_the_top_of_the_zip(tmp_path):
     script = TEMPLATES / "gradescope" / "setup.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
-    env = {**ENV, "DRY_RUN": "1", "AUTOGRADER_DIR": str(tmp_path)}
-    done = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    commands = done.stdout.splitlines()
-    assert any(c.endswith(f"-m venv {tmp_path}/venv") for c in commands)
-    assert f"+ {tmp_path}/venv/bin/python -m pip install {tmp_path}/source" in commands
+    (tmp_path / "source" / "source").mkdir(parents=True)  # the old recipe: the package one folder too deep
+    done = subprocess.run([str(script)], env={**ENV, "AUTOGRADER_DIR": str(tmp_path), "DOCCHAT_SKIP_APT": "1"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "build the zip with docchat-grade gradescope-zip" in done.stderr
     assert os.access(TEMPLATES / "gradescope" / "run_autograder", os.X_OK)

@@ -58,6 +58,15 @@ class Policy:
             return self.checks[check["id"]]
         return self.knob(drill, check["level"])
 
+    def stretch_counts(self, report: dict) -> bool:
+        return report["status"] == "passed" or not self.knob(report["drill"], "stretch_needs_core")
+
+    def earned(self, report: dict, check: dict) -> float:
+        """The points `check` brings its report (0 for a stretch check before the core passes)."""
+        if check["status"] != "passed" or (check["level"] == "stretch" and not self.stretch_counts(report)):
+            return 0
+        return self.weight(report["drill"], check)
+
     def points(self, report: dict) -> Points:
         """A drill report's points under this policy."""
         drill = report["drill"]
@@ -67,7 +76,7 @@ class Policy:
             w = self.weight(drill, check)
             most[check["level"]] += w
             earned[check["level"]] += w if check["status"] == "passed" else 0
-        stretch_counts = report["status"] == "passed" or not self.knob(drill, "stretch_needs_core")
+        stretch_counts = self.stretch_counts(report)
         total = earned["core"] + (earned["stretch"] if stretch_counts else 0)
         ceiling = most["core"] + (0 if self.knob(drill, "stretch_is_bonus") else most["stretch"])
         return Points(number(earned["core"]), number(earned["stretch"]), number(total), number(ceiling))

@@ -22,15 +22,19 @@ from grader.report import Report
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
 
 
-def _test(check: dict, number: str, weight: float) -> dict:
+def _test(check: dict, number: str, report: dict, policy: Policy) -> dict:
     output = check["message"]
     if check["status"] == "skipped":
         output = f"skipped: {output}" if output else "skipped"
     elif check["status"] != "passed" and check["hint"]:
         output += f"\n\nHint: {check['hint']}"
     passed = check["status"] == "passed"
+    score = policy.earned(report, check)
+    if passed and not score and policy.weight(report["drill"], check):
+        output = "Passed: its bonus points count once every core check of this drill passes."
     return {"name": f"{check['id']}: {check['title']}", "number": number,
-            "score": weight if passed else 0, "max_score": weight, "status": "passed" if passed else "failed",
+            "score": score, "max_score": policy.weight(report["drill"], check),
+            "status": "passed" if passed else "failed",
             "output": output, "visibility": AFTER_PUBLISHED if is_hidden(check["id"]) else VISIBLE}
 
 
@@ -51,7 +55,7 @@ def results(reports: list[dict], policy: Policy | None = None) -> dict:
     """Gradescope's results.json for one learner's reports."""
     policy = policy or Policy()
     score, most = points(policy, reports)
-    tests = [_test(check, f"{i}.{j}", policy.weight(report["drill"], check))
+    tests = [_test(check, f"{i}.{j}", report, policy)
              for i, report in enumerate(reports, 1) for j, check in enumerate(report["checks"], 1)]
     seconds = sum(c["duration_s"] for r in reports for c in r["checks"])
     status = learner_status(reports)
