@@ -390,7 +390,8 @@ class Batch:
             "grades": {"total": len(jobs), "graded": len(todo), "missing": missing,
                        "reused": reused, "not_started": not_started},
             "grader_broke": broke, "timings": timings,
-            "shard": shards.label(self.shard), "policy": self.options.policy.as_dict(),
+            "shard": shards.label(self.shard), "config": self.config, "plans": self.plans,
+            "policy": self.options.policy.as_dict(), "roster": self.options.roster, "bom": self.options.bom,
             "intake": {learner: self.intakes[learner].as_dict() for learner in learners}})
         if github.active():
             github.annotate(cohort, {(j.learner, j.drill): j.path for j in jobs}, sys.stdout)
