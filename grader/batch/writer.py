@@ -15,7 +15,7 @@ from pathlib import Path
 from grader.atomic import write_atomic
 from grader.batch import cohort as outputs
 from grader.batch import html, intake, policy
-from grader.formats import gradescope, junit
+from grader.formats import classroom, gradescope, junit
 
 
 class OptionError(ValueError):
@@ -104,7 +104,9 @@ def write_outputs(out: Path, cohort: outputs.Cohort, run: dict, opts: Options) -
                      outputs.feedback_md(learner, cohort.of(learner), cohort.policy))
         write_atomic(out / "gradescope" / f"{learner}.json", json.dumps(
             gradescope.results(cohort.of(learner), cohort.policy), indent=2, ensure_ascii=False) + "\n")
-    for folder, suffix in (("feedback", ".md"), ("gradescope", ".json")):
+        write_atomic(out / "classroom" / f"{learner}.json", json.dumps(
+            classroom.results(cohort.of(learner), cohort.policy), indent=2, ensure_ascii=False) + "\n")
+    for folder, suffix in (("feedback", ".md"), ("gradescope", ".json"), ("classroom", ".json")):
         for stale in (out / folder).glob(f"*{suffix}"):
             if stale.stem not in cohort.reports:
                 stale.unlink()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 
-from grader.batch.cohort import UNRUN, is_hidden, learner_status, points
+from grader.batch.cohort import UNRUN, is_hidden, learner_status, points, visible
 from grader.batch.policy import Policy
 from grader.report import Report
 
@@ -36,12 +36,6 @@ def _test(check: dict, number: str, report: dict, policy: Policy) -> dict:
             "score": score, "max_score": policy.weight(report["drill"], check),
             "status": "passed" if passed else "failed",
             "output": output, "visibility": AFTER_PUBLISHED if is_hidden(check["id"]) else VISIBLE}
-
-
-def visible(report: dict) -> tuple[int, int]:
-    """Checks passed and checks, counting the ones learners can see (not the hidden ones)."""
-    shown = [c for c in report["checks"] if not is_hidden(c["id"])]
-    return sum(c["status"] == "passed" for c in shown), len(shown)
 
 
 def _summary(report: dict) -> str:
