@@ -1,7 +1,8 @@
 """The CI templates instructors copy: the GitHub Classroom workflow and the Gradescope autograder.
 
-Their grading scripts run here, against a sample submission in a temporary folder, with
-docchat-grade from this checkout; nothing is installed and nothing is written to /autograder.
+Their grading scripts run here, against sample submissions in a temporary folder: the
+workflows' steps with docchat-grade from this checkout, the Gradescope zip extracted into a fake
+/autograder (AUTOGRADER_DIR), where setup.sh installs it into a venv of its own (apt aside).
 """
 
 from __future__ import annotations
