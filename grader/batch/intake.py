@@ -14,6 +14,7 @@ places and not graded is listed with the reason, in intake.md and run.json.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -98,6 +99,7 @@ def take_in(learner: str, root: Path, shown_root: str, drills: list[str], all_dr
                       and not p.name.startswith("."))
     else:
         zips = [archive]
+    shutil.rmtree(unpack / learner, ignore_errors=True)  # nothing left from an earlier version of a zip
     for z in zips:
         into = unpack / learner / z.name
         for problem in unzip(z, into):

@@ -13,7 +13,6 @@ or what changed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import re
