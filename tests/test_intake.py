@@ -141,6 +141,19 @@ def test_a_skeleton_with_other_line_endings_is_still_not_started(tmp_path):
     assert not intake.untouched(path, "errors")
 
 
+def test_a_file_moved_to_another_folder_is_graded_again_under_its_new_name(tmp_path):
+    subs = tmp_path / "subs"
+    put(subs / "ada" / "errors.py", SOLUTION)
+    command = [GRADE, "batch", str(subs), "--out", str(tmp_path / "out"), "--drills", "errors"]
+    subprocess.run(command, capture_output=True, text=True, timeout=300)
+    (subs / "ada" / "drills").mkdir()
+    (subs / "ada" / "errors.py").rename(subs / "ada" / "drills" / "errors.py")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["grades"]["graded"] == 1, done.stderr
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["ada"]["errors"]["target"] == \
+        "ada/drills/errors.py"
+
+
 def test_a_rerun_reuses_everything_and_says_unchanged(real_cohort, taken, tmp_path):
     out, _ = taken
     again = tmp_path / "again"

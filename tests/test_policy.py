@@ -89,8 +89,8 @@ def test_a_bad_policy_is_a_usage_error_before_grading(tmp_path, capsys):
 
 def test_roster_columns_and_a_bom(tmp_path):
     roster = tmp_path / "roster.csv"
-    roster.write_text("\ufeffname,folder,email,student_id,section\nAda L,ada,ada@x.org,1001,A\nNo Show,nos,n@x.org,1003,B\n",
-                      encoding="utf-8")
+    roster.write_text("\ufeffname,folder,email,student_id,section\n"
+                      "Ada L,ada,ada@x.org,1001,A\nNo Show,nos,n@x.org,1003,B\n", encoding="utf-8")
     plan = {d: [{"id": f"{d}.c0", "level": "core", "title": "t", "hint": "h"}] for d in DRILLS}
     reports = {learner: {d: outputs.unrun_document(d, f"{learner}/drills/{d}.py", plan[d], outputs.MISSING, "why")
                          for d in DRILLS} for learner in ("ada", "bo")}
@@ -120,14 +120,16 @@ def test_a_run_that_would_drop_gradebook_columns_is_refused(tmp_path):
 
 
 def test_batch_with_policy_roster_and_bom(tmp_path):
-    subs = make_cohort(tmp_path / "subs", {"ada": {"errors": "solution"}, "bo": {"errors": "mutant:extra_key_in_shape"}})
-    (tmp_path / "grading.toml").write_text("[drills.errors]\ncore = 3\n")
+    subs = make_cohort(tmp_path / "subs", {"ada": {"errors": "solution"},
+                                           "bo": {"errors": "mutant:extra_key_in_shape"}})
+    (tmp_path / "grading.toml").write_text("[drills.errors]\ncore = 3\n[checks]\n'errors.no_such_check' = 2\n")
     (tmp_path / "roster.csv").write_text("folder,student_id,name,email\nada,1,Ada,a@x\nbo,2,Bo,b@x\n")
     out = tmp_path / "out"
     done = subprocess.run([GRADE, "batch", str(subs), "--out", str(out), "--drills", "errors", "--policy",
                            str(tmp_path / "grading.toml"), "--roster", str(tmp_path / "roster.csv"), "--bom"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr
+    assert "warning: --policy: no check errors.no_such_check in the drills graded" in done.stderr
     raw = (out / "gradebook.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = {r["learner"]: r for r in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))}

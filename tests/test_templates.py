@@ -198,7 +198,8 @@ def test_the_zip_has_the_package_and_the_scripts_at_its_top_level(tmp_path):
             "assignment.env", "hidden_checks/check_upload_hidden.py"} <= set(names)
     assert not any(n.startswith("source/") or "__pycache__" in n for n in names)
     again = tmp_path / "b.zip"
-    gradescope_zip.main(["--out", str(again), "--drills", "errors", "--checks", str(ROOT / "examples" / "hidden_checks")])
+    gradescope_zip.main(["--out", str(again), "--drills", "errors", "--checks",
+                         str(ROOT / "examples" / "hidden_checks")])
     assert again.read_bytes() == archive.read_bytes()  # the same inputs, the same zip
 
 

@@ -39,7 +39,8 @@ def _checks(cohort: Cohort, level: str) -> list[str]:
         lines.append(
             f'<tr class="check" data-check="{escape(t.meta["id"])}" data-level="{level}" '
             f'data-passed="{t.passed}" data-graded="{t.graded}">'
-            f'<td><code>{escape(t.meta["id"])}</code>{mark}<br><span class="muted">{escape(t.meta["title"])}</span></td>'
+            f'<td><code>{escape(t.meta["id"])}</code>{mark}<br>'
+            f'<span class="muted">{escape(t.meta["title"])}</span></td>'
             f'<td>{_bar(t.rate)}</td><td class="num">{t.rate:.0%}</td>'
             f'<td class="num">{t.passed}/{t.graded}</td><td class="num">{t.errors + t.missing}</td></tr>')
     return [*lines, "</table>"]

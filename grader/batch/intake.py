@@ -143,8 +143,7 @@ def missing_why(drill: str) -> str:
             "in any case, and in zips)")
 
 
-NOT_STARTED_WHY = ("not started: {} is still the skeleton as shipped, so it was not graded "
-                   "(0 points; left out of the cohort's pass rates)")
+NOT_STARTED_WHY = "not started: {} is still the skeleton as shipped, so it was not graded (0 points)"
 
 
 def intake_md(intakes: dict[str, dict], drills: list[str], not_started: dict[str, list[str]]) -> str:

@@ -2,7 +2,8 @@
 
 Each immediate subfolder (or .zip) of SUBMISSIONS_DIR is a learner (its name is the learner id);
 grader/batch/intake.py finds their drill files; grader/batch/writer.py writes OUT_DIR, the files
-DRILLS.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a time. Each lane owns a warm fork server
+DRILLS.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a
+time. Each lane owns a warm fork server
 (grader/engine/forkserver.py), so the learner's code only ever runs in a forked grading process,
 watched and limited by grader/engine/runner.py exactly as a single `docchat-grade PATH` is; this
 process schedules, saves and writes. Every grade is saved the moment it finishes
@@ -221,7 +222,8 @@ class Batch:
         path, target = found.files[drill], found.shown[drill]
         if intake.untouched(path, drill):
             return Job(learner, drill, path, target, None, outputs.NOT_STARTED)
-        return Job(learner, drill, path, target, resume.file_key(path, self.config))
+        # the target is in the key: a file moved to another folder is graded again, as reports name it
+        return Job(learner, drill, path, target, resume.file_key(path, f"{self.config}\0{target}"))
 
     def load_plans(self, server: ForkServer) -> None:
         """Each drill's checks; with hidden checks, asked of a grading process (they are code)."""
@@ -333,6 +335,9 @@ class Batch:
         servers = [ForkServer(env=REPEATABLE) for _ in range(self.jobs)]
         try:
             self.load_plans(servers[0])
+            for check_id in self.options.policy.unknown_checks(self.plans):
+                print(f"docchat-grade batch: warning: --policy: no check {check_id} in the drills graded",
+                      file=self.stream)
             cohort = outputs.Cohort(self.drills, self.plans, {learner: {} for learner in learners},
                                     policy=self.options.policy, roster=self.options.roster)
             jobs = [self.job(learner, drill) for learner in learners for drill in self.drills]

@@ -81,6 +81,11 @@ class Policy:
         ceiling = most["core"] + (0 if self.knob(drill, "stretch_is_bonus") else most["stretch"])
         return Points(number(earned["core"]), number(earned["stretch"]), number(total), number(ceiling))
 
+    def unknown_checks(self, plans: dict[str, list[dict]]) -> list[str]:
+        """The [checks] the policy weighs that no drill graded has (a typo, or another drill)."""
+        known = {meta["id"] for plan in plans.values() for meta in plan}
+        return sorted(set(self.checks) - known)
+
     def as_dict(self) -> dict:
         return {"core": self.core, "stretch": self.stretch, "stretch_is_bonus": self.stretch_is_bonus,
                 "stretch_needs_core": self.stretch_needs_core, "drills": self.drills, "checks": self.checks}

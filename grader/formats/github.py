@@ -2,7 +2,8 @@
 
 Used when `GITHUB_ACTIONS=true`. Each drill that did not pass gets one `::error` workflow
 command pointing at its file (relative to `GITHUB_WORKSPACE`, as GitHub needs), listing the
-checks that failed with their whole message (sent, got, expected); the summary table is appended to the file `GITHUB_STEP_SUMMARY` names.
+checks that failed with their whole message (sent, got, expected); the summary table is
+appended to the file `GITHUB_STEP_SUMMARY` names.
 """
 
 from __future__ import annotations
