@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from grader import gradescope_zip
+from grader.browser import find_chromium
 from tests.conftest import ROOT, SOLUTIONS
 from tests.test_formats import CORE, GRADESCOPE_SCHEMA
 
@@ -249,7 +250,8 @@ def test_gradescope_end_to_end_setup_then_a_submission(tmp_path):
     """setup.sh for real (a venv, pip installing the zip's source from the package index), then
     run_autograder with the docchat-grade it installed. Only apt is left out (DOCCHAT_SKIP_APT):
     the tests do not install system packages; Python 3.11+ and Chromium are already here."""
-    root = autograder(tmp_path, "--drills", "errors,upload", "--checks", str(ROOT / "examples" / "hidden_checks"))
+    root = autograder(tmp_path, "--drills", "errors,upload,streaming", "--checks",
+                      str(ROOT / "examples" / "hidden_checks"))
     env = {k: v for k, v in ENV.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != BIN)  # not this venv
     setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True, text=True, timeout=600,
@@ -258,7 +260,10 @@ def test_gradescope_end_to_end_setup_then_a_submission(tmp_path):
         pytest.skip(f"setup.sh could not reach a package index: {setup.stderr.strip().splitlines()[-1]}")
     assert setup.returncode == 0, setup.stderr
     assert (root / "venv" / "bin" / "docchat-grade").exists()
+    chromium = find_chromium() is not None
+    assert ("no working Chromium" in setup.stderr) is not chromium
     shutil.copy(SOLUTIONS / "errors.py", root / "submission" / "Errors.py")  # no upload.py: missing
+    shutil.copy(SOLUTIONS / "streaming.py", root / "submission" / "streaming.py")
     done = subprocess.run([str(root / "run_autograder")], capture_output=True, text=True, timeout=300,
                           env={**env, "AUTOGRADER_DIR": str(root)})
     assert done.returncode == 0, done.stderr
@@ -266,6 +271,9 @@ def test_gradescope_end_to_end_setup_then_a_submission(tmp_path):
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
     tests = {t["name"].split(":")[0]: t for t in results["tests"]}
     assert all(t["score"] == t["max_score"] for i, t in tests.items() if i.startswith("errors."))
+    if chromium:  # the reference streaming solution scores full marks, its browser check included
+        assert all(t["score"] == t["max_score"] for i, t in tests.items() if i.startswith("streaming.")), \
+            [t["output"] for t in tests.values() if t["score"] != t["max_score"]]
     assert tests["upload.hidden_same_pdf_twice"]["score"] == 0  # run: the drill is missing, not skipped silently
     assert "upload: missing" in results["output"] and "`submission/Errors.py` → **errors**" in done.stdout
 
