@@ -9,11 +9,12 @@ import subprocess
 
 import pytest
 
+from grader import manifest
 from grader.batch import cohort as outputs
 from grader.batch import lanes as batch
 from grader.batch import policy
 from grader.batch.writer import OptionError, load_roster, refuse_dropping_columns, roster_warnings
-from tests.cohorts import make_cohort
+from tests.cohorts import ROOT, make_cohort
 from tests.test_batch import GRADE
 
 DRILLS = ["upload", "errors"]
@@ -141,3 +142,11 @@ def test_batch_with_policy_roster_and_bom(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "would drop errors" in again.stderr
     assert (out / "gradebook.csv").read_bytes() == raw  # left as it was
+
+
+def test_the_example_policy_and_roster_load():
+    rules = policy.load(ROOT / "examples" / "grading.toml", manifest.load().names)
+    assert rules.knob("streaming", "core") == 2 and rules.checks == {"upload.unique_job_ids": 3}
+    assert rules.unknown_checks({d: [{"id": c.id} for c in manifest.load().drill(d).checks]
+                                 for d in manifest.load().names}) == []
+    assert load_roster(ROOT / "examples" / "roster.csv")["José, Jr"]["name"] == "José Martí, Jr"
