@@ -21,7 +21,8 @@ from grader.batch.policy import Policy
 from grader.report import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE
 
 USAGE = "docchat-grade merge OUT_DIR1 OUT_DIR2 ... --out OUT_DIR"
-SAME = ("config", "drills", "policy", "versions", "roster", "bom", "hidden_checks", "limits")
+# what every shard must share; `config` covers the hidden checks' content (not their paths) and the limits
+SAME = ("config", "drills", "policy", "versions", "roster", "bom", "limits")
 
 
 class Refused(Exception):
@@ -73,7 +74,7 @@ def merge(folders: list[Path], out: Path) -> tuple[outputs.Cohort, dict]:
     first = runs[0][1]
     cohort = outputs.Cohort(first["drills"], first["plans"], {}, policy=Policy(**first["policy"]),
                             roster=first.get("roster"))
-    merged = {**{k: first.get(k) for k in SAME}, "command": ["docchat-grade", "merge", *map(str, folders)],
+    merged = {**{k: first.get(k) for k in (*SAME, "hidden_checks")}, "command": ["docchat-grade", "merge", *map(str, folders)],
               "shard": None, "shards": [], "plans": first["plans"], "timings": {}, "intake": {},
               "grader_broke": [], "grades": {}}
     for folder, run, results in runs:
