@@ -87,10 +87,13 @@ def unzip(archive: Path, into: Path) -> list[str]:
     return problems
 
 
-def take_in(learner: str, root: Path, shown_root: str, drills: list[str], all_drills: list[str],
-            unpack: Path, archive: Path | None = None) -> Intake:
-    """Find `learner`'s drill files under `root` (their folder), or in `archive` (a zip learner)."""
-    intake = Intake(learner)
+def take_in(learner: str, root: Path, drills: list[str], all_drills: list[str], unpack: Path,
+            archive: Path | None = None) -> Intake:
+    """Find `learner`'s drill files under `root` (their folder), or in `archive` (a zip learner).
+
+    Files are shown as `<learner>/<path in their folder>`, or `<learner>/<zip name>/<path in the zip>`.
+    """
+    intake, shown_root = Intake(learner), learner
     places: list[tuple[Path, str]] = []  # (folder searched, how its files are shown)
     if archive is None:
         places.append((root, shown_root))

@@ -5,9 +5,9 @@ grader/batch/intake.py finds their drill files; grader/batch/writer.py writes OU
 DRILLS.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a
 time. Each lane owns a warm fork server (grader/engine/forkserver.py), so the learner's code only
 ever runs in a forked grading process, watched and limited by grader/engine/runner.py exactly as
-a single `docchat-grade PATH` is; this process schedules, saves and writes. Every grade is saved the moment it finishes
-(grader/batch/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
-or what changed.
+a single `docchat-grade PATH` is; this process schedules, saves and writes. Every grade is saved
+the moment it finishes (grader/batch/resume.py): an interrupted run, re-run with the same
+OUT_DIR, grades only what is left or what changed.
 """
 
 from __future__ import annotations
@@ -201,15 +201,14 @@ class Batch:
     # -- what to grade ----------------------------------------------------------------------
 
     def learners(self) -> list[str]:
-        """The learners (of this shard), their files found by intake (grader/batch/intake.py)."""
+        """The learners (of this shard, with --shard); their drill files are found by intake."""
         found = intake.learners(self.submissions, self.out)
         if not found:
             raise Usage(f"no learner folders in {self.submissions}: it should hold one folder per learner")
         if self.shard:
             found = {name: where for name, where in found.items() if shards.mine(name, *self.shard)}
         every = manifest.load().names
-        self.intakes = {name: intake.take_in(name, folder, name,
-                                             self.drills, every, self.out / intake.INTAKE_DIR, archive)
+        self.intakes = {name: intake.take_in(name, folder, self.drills, every, self.out / intake.INTAKE_DIR, archive)
                         for name, (folder, archive) in found.items()}
         return sorted(self.intakes)
 
