@@ -1,7 +1,7 @@
 """Generated cohorts for batch grading: learners whose every drill file has a known verdict.
 
 A learner is a dict drill -> kind. Kinds:
-- "solution": solutions/<drill>.py (passes); "skeleton": drills/<drill>.py (fails);
+- "solution": solutions/<drill>.py (passes); "skeleton": drills/<drill>.py (not started: not graded);
 - "mutant:<name>": that mutant of tests/mutants/<drill>.py (fails its named check);
 - "missing": no file;
 - hostile, with the drill's solution underneath: "syntax" (cannot be imported), "hang" (every
@@ -31,7 +31,7 @@ HOSTILE = {
     "killparent": lambda src: src + MIDDLEWARE.format(code="import os, signal; os.kill(os.getppid(), signal.SIGKILL)"),
 }
 # how each kind of file ends up: the report's status
-VERDICT = {"solution": "passed", "skeleton": "failed", "missing": "missing", "syntax": "error",
+VERDICT = {"solution": "passed", "skeleton": "not started", "missing": "missing", "syntax": "error",
            "hang": "error", "exit": "error", "memory": "error", "crash": "failed", "detached": "passed",
            "killparent": "failed"}
 

@@ -43,7 +43,7 @@ COHORT = {
     "hal": {"upload": "missing", "errors": "missing"},
 }
 CAUGHT = {("cy", "upload"): "upload.unique_job_ids", ("cy", "errors"): "errors.not_found_shape"}
-LEARNER_STATUS = {"ada": "passed", "bo": "failed", "cy": "failed", "di": "failed", "ed": "error",
+LEARNER_STATUS = {"ada": "passed", "bo": "not started", "cy": "failed", "di": "failed", "ed": "error",
                   "fay": "error", "gus": "error", "hal": "missing"}
 FAST = ["--timeout", "5", "--jobs", "2"]  # short enough for the hangs, long enough for a busy machine
 TAG = "DOCCHAT_TEST_BATCH"
@@ -149,7 +149,9 @@ def test_code_that_kills_its_parent_ends_its_own_grade_not_the_batch(tmp_path):
 def test_gradebook_has_the_documented_columns_and_one_row_per_learner(graded):
     out, _ = graded
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert list(rows[0]) == ["learner", *DRILLS, "total", "max_total", "status"]
+    assert list(rows[0])[:6] == ["learner", *DRILLS, "total", "max_total", "status"]  # the historical ones first
+    assert list(rows[0])[6:] == [f"{d}_{c}" for d in DRILLS for c in ("status", "core", "stretch", "points")] + [
+        "points", "max_points"]
     assert [r["learner"] for r in rows] == sorted(COHORT)
     most = sum(len(manifest.load().drill(d).checks) for d in DRILLS)
     found = results(out)
@@ -159,6 +161,12 @@ def test_gradebook_has_the_documented_columns_and_one_row_per_learner(graded):
         assert int(row["total"]) == sum(reports[d]["score"] for d in DRILLS)
         assert int(row["max_total"]) == most
         assert row["status"] == LEARNER_STATUS[row["learner"]]
+        assert [row[f"{d}_status"] for d in DRILLS] == [reports[d]["status"] for d in DRILLS]
+        assert float(row["points"]) == sum(float(row[f"{d}_points"]) for d in DRILLS)
+    core = sum(c.level == "core" for d in DRILLS for c in manifest.load().drill(d).checks)
+    assert {r["max_points"] for r in rows} == {str(core)}  # by default the core carries the grade
+    by = {r["learner"]: r for r in rows}
+    assert by["ada"]["points"] == str(most) and by["bo"]["points"] == "0"  # bo: untouched skeletons
 
 
 def test_results_hold_schema_1_reports_without_run_specific_values(graded):
@@ -181,13 +189,15 @@ def test_a_missing_drill_scores_zero_with_the_status_missing(graded):
     report = results(out)["di"]["upload"]
     assert (report["status"], report["score"]) == ("missing", 0)
     assert report["max_score"] == len(manifest.load().drill("upload").checks)
-    assert "di/drills/upload.py is missing" in report["error"]
+    assert "no upload.py in this submission" in report["error"]
+    assert all(c["status"] == "skipped" for c in report["checks"])  # not run, and not an error
 
 
 def test_run_json_holds_the_times_and_versions(graded):
     out, _ = graded
     run = json.loads((out / "run.json").read_text())
-    assert run["grades"] == {"total": 16, "graded": 13, "missing": 3, "reused": 0}
+    assert run["grades"] == {"total": 16, "graded": 11, "missing": 3, "reused": 0, "not_started": 2}
+    assert run["timings"]["hal"]["upload"]["reused"] is False  # missing: neither graded nor reused
     assert run["drills"] == DRILLS and run["jobs"] == 2 and run["versions"]["fastapi"]
     assert run["timings"]["ada"]["upload"]["seconds"] > 0
     assert set(run["timings"]["ada"]["upload"]["checks"]) == {c.id for c in manifest.load().drill("upload").checks}
@@ -209,7 +219,7 @@ def test_cohort_report_lists_every_check_most_failed_first(graded):
     assert sorted(ids) == sorted(c.id for d in DRILLS for c in manifest.load().drill(d).checks)
     rates = [int(row.split("|")[5].strip().rstrip("%")) for row in rows]
     assert rates == sorted(rates)
-    assert "| upload | 6/8 |" in text  # handed in
+    assert "| upload | 5/8 |" in text  # handed in: not bo's untouched skeleton, not di's or hal's missing file
 
 
 def test_progress_is_a_line_per_learner_when_not_on_a_terminal(graded):
@@ -240,8 +250,8 @@ def test_batch_gradescope_files_follow_the_schema(graded):
     for learner in COHORT:
         data = json.loads((out / "gradescope" / f"{learner}.json").read_text())
         jsonschema.validate(data, GRADESCOPE_SCHEMA)
-        assert data["score"] == sum(r["score"] for r in results[learner].values())
-        assert data["max_score"] == sum(r["max_score"] for r in results[learner].values())
+        row = next(r for r in csv.DictReader((out / "gradebook.csv").open()) if r["learner"] == learner)
+        assert (data["score"], data["max_score"]) == (int(row["points"]), int(row["max_points"]))
         assert [t["number"] for t in data["tests"]][:2] == ["1.1", "1.2"]
 
 
@@ -265,7 +275,8 @@ def test_a_rerun_reuses_unchanged_grades_and_regrades_changed_files(tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["grades"]["graded"] == 1, done.stderr  # only bo's new errors.py
     assert run["timings"]["bo"]["errors"]["reused"] is False
-    assert run["timings"]["ada"]["upload"]["reused"] is True
+    assert run["timings"]["ada"]["errors"]["reused"] is True
+    assert run["timings"]["ada"]["upload"]["reused"] is False  # the skeleton: not started, never graded
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert [r["learner"] for r in rows] == ["ada", "bo"]
     assert results(out)["bo"]["errors"]["status"] == "passed"
@@ -316,6 +327,8 @@ def test_hidden_checks_join_their_drill_only(cohort, tmp_path):
     (extra / "helpers.py").write_text("raise RuntimeError('not a check file: never loaded')\n")
     subs = tmp_path / "subs"
     make_cohort(subs, {"ada": COHORT["ada"], "bo": COHORT["bo"], "di": COHORT["di"]})
+    started = subs / "bo" / "drills" / "upload.py"  # bo began: no longer the untouched skeleton
+    started.write_text(started.read_text() + "\n# started\n")
     done = run_batch(subs, tmp_path / "out", "--checks", str(extra))
     found = results(tmp_path / "out")
     ids = {d: [c["id"] for c in found["ada"][d]["checks"]] for d in DRILLS}
@@ -328,6 +341,30 @@ def test_hidden_checks_join_their_drill_only(cohort, tmp_path):
     assert found["di"]["upload"]["max_score"] == found["ada"]["upload"]["max_score"] == 16  # missing too
     assert "†" in (tmp_path / "out" / "cohort.md").read_text()
     assert done.returncode == 1, done.stderr
+    shown = json.loads((tmp_path / "out" / "gradescope" / "ada.json").read_text())
+    assert shown["output"].splitlines()[:2] == ["docchat-grade: passed, 23/23 checks pass", "upload: passed (14/14)"]
+    assert "16" not in shown["output"]  # the visible output never counts the hidden checks
+
+
+def test_a_hidden_check_that_names_no_drill_is_a_warning_or_with_strict_an_error(cohort, tmp_path, capsys):
+    extra = tmp_path / "hidden"
+    extra.mkdir()
+    (extra / "check_typo.py").write_text(
+        "import pytest\ncheck = pytest.mark.check\n\n@check('wrongprefix.thing', level='core', title='t', hint='h')\n"
+        "def check_thing():\n    pass\n")
+    assert batch.main([str(cohort), "--out", str(tmp_path / "out"), "--checks", str(extra), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "check_typo.py:4: the hidden check 'wrongprefix.thing' names no drill" in err and "--strict" in err
+    assert not (tmp_path / "out").exists()  # nothing graded
+
+
+def test_a_hidden_check_file_that_fails_to_import_shows_its_traceback(cohort, tmp_path):
+    extra = tmp_path / "hidden"
+    extra.mkdir()
+    (extra / "check_upload_boom.py").write_text("import no_such_module_for_docchat\n")
+    done = run_batch(cohort, tmp_path / "out", "--checks", str(extra))
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr and "no_such_module_for_docchat" in done.stderr, done.stderr
 
 
 def test_a_broken_hidden_check_file_is_a_usage_error(cohort, tmp_path):

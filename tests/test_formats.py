@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from grader import manifest
 from grader.formats import github, gradescope, junit
 from grader.report import CheckResult, Report
 from tests.conftest import DRILLS, SOLUTIONS
@@ -72,8 +73,12 @@ def test_gradescope_for_one_file_has_the_fields_its_schema_requires(path):
     data = json.loads(text)
     jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert data["score"] == sum(t["score"] for t in data["tests"])
-    assert data["max_score"] == len(data["tests"])
+    # the default policy: the core checks carry the grade, stretch ones are a bonus
+    assert data["max_score"] == sum(t["max_score"] for t in data["tests"] if t["name"].split(":")[0] in CORE)
     assert all(t["visibility"] == "visible" for t in data["tests"])
+
+
+CORE = {c.id for d in manifest.load().names for c in manifest.load().drill(d).checks if c.level == "core"}
 
 
 def _report(message: str, status: str = "failed", check_id: str = "upload.accepts_pdf") -> Report:
@@ -97,4 +102,18 @@ def test_github_workflow_commands_are_escaped():
     assert github.escape_property("a:b,c%") == "a%3Ab%2Cc%25"
     line = github.annotation("ada", _report("sent: x\ngot: y").document(), Path("drills/upload.py"))
     assert line.startswith("::error file=") and ",line=1,title=ada%3A upload failed (0/1)::" in line
-    assert "\n" not in line and "upload.accepts_pdf (failed): sent: x" in line
+    assert "\n" not in line  # the whole message, on lines GitHub shows
+    assert line.endswith("::upload.accepts_pdf (failed): title%0A    sent: x%0A    got: y")
+
+
+def test_gradescope_tests_add_up_to_the_score_and_the_output_hides_hidden_checks():
+    report = Report("upload", "drills/upload.py", [
+        CheckResult("upload.accepts_pdf", "core", "t", "failed", "m", "h", 0.1),
+        CheckResult("upload.unique_job_ids", "core", "t", "passed", "", "h", 0.1),
+        CheckResult("upload.hidden_extra", "core", "t", "passed", "", "h", 0.1),
+        CheckResult("upload.streams_to_disk", "stretch", "t", "passed", "", "h", 0.1)])
+    data = gradescope.results([report.document()])
+    scores = {t["name"].split(":")[0]: (t["score"], t["max_score"]) for t in data["tests"]}
+    assert scores["upload.streams_to_disk"] == (0, 1)  # a bonus: counted once the core passes
+    assert (data["score"], data["max_score"]) == (2, 3) == (sum(s for s, _ in scores.values()), 3)
+    assert data["output"].splitlines() == ["docchat-grade: failed, 2/3 checks pass", "upload: failed (2/3)"]

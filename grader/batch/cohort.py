@@ -2,7 +2,9 @@
 
 Everything here is a pure function of the reports (schema-1 documents, DRILLS.md), so the
 same submissions always give the same bytes. A drill a learner did not hand in has a report
-of its own with the status `missing`, a score of 0 and every check marked as not run.
+of its own with the status `missing`, a score of 0 and every check skipped (not run); so does
+an untouched skeleton, with the status `not started`. Points come from the grading policy
+(grader/batch/policy.py); `score`/`total` stay what they always were, checks passed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ import json
 from dataclasses import dataclass, field
 
 from grader import manifest
+from grader.batch.policy import Policy, number
 from grader.report import SCHEMA
 
 MISSING = "missing"
-LEARNER_STATUSES = ("passed", "failed", "error", MISSING)
+NOT_STARTED = "not started"
+UNRUN = (MISSING, NOT_STARTED)  # statuses of drills that were not graded, and say nothing about skills
+LEARNER_STATUSES = ("passed", "failed", "error", MISSING, NOT_STARTED)
 GRADEBOOK_TAIL = ("total", "max_total", "status")
+DRILL_COLUMNS = ("status", "core", "stretch", "points")  # per drill, as <drill>_<column>
+ROSTER_COLUMNS = ("student_id", "name", "email")
 
 
 @dataclass
@@ -27,6 +34,8 @@ class Cohort:
     drills: list[str]
     plans: dict[str, list[dict]]  # drill -> its checks (id, level, title, hint), hidden ones included
     reports: dict[str, dict[str, dict]] = field(default_factory=dict)  # learner -> drill -> document
+    policy: Policy = field(default_factory=Policy)
+    roster: dict[str, dict[str, str]] | None = None  # learner folder -> student_id, name, email
 
     @property
     def learners(self) -> list[str]:
@@ -37,20 +46,24 @@ class Cohort:
 
 
 def unrun_document(drill: str, target: str, plan: list[dict], status: str, why: str) -> dict:
-    """A report for a drill file that was not graded: `missing`, or the grader broke (`error`)."""
+    """A report for a drill file that was not graded: `missing`, `not started`, or the grader broke (`error`)."""
+    check_status = "skipped" if status in UNRUN else "error"
     return {"schema": SCHEMA, "drill": drill, "target": target, "status": status, "score": 0,
             "max_score": len(plan), "error": why,
-            "checks": [{**meta, "status": "error", "message": f"not run: {why}", "duration_s": 0.0}
+            "checks": [{**meta, "status": check_status, "message": f"not run: {why}", "duration_s": 0.0}
                        for meta in plan]}
 
 
 def learner_status(reports: list[dict]) -> str:
-    """passed: every drill passed; missing: nothing handed in; error: a drill could not be graded."""
+    """passed: every drill passed; missing: nothing handed in; not started: nothing but skeletons
+    (and missing files); error: a drill could not be graded."""
     statuses = [r["status"] for r in reports]
     if all(s == "passed" for s in statuses):
         return "passed"
     if all(s == MISSING for s in statuses):
         return MISSING
+    if all(s in UNRUN for s in statuses):
+        return NOT_STARTED
     return "error" if "error" in statuses else "failed"
 
 
@@ -67,18 +80,40 @@ def is_hidden(check_id: str) -> bool:
     return False
 
 
+def visible(report: dict) -> tuple[int, int]:
+    """Checks passed and checks, counting only the ones learners can see (not the hidden ones):
+    what output meant for learners shows, so it never gives away how many checks are hidden."""
+    shown = [c for c in report["checks"] if not is_hidden(c["id"])]
+    return sum(c["status"] == "passed" for c in shown), len(shown)
+
+
 # -- gradebook.csv and results.json: byte-identical for the same submissions ----------------
 
 
-def gradebook_csv(cohort: Cohort) -> str:
+def points(policy: Policy, reports: list[dict]) -> tuple[float, float]:
+    """A learner's points and the most they could get, under `policy`."""
+    each = [policy.points(r) for r in reports]
+    return number(sum(p.points for p in each)), number(sum(p.max_points for p in each))
+
+
+def gradebook_csv(cohort: Cohort, bom: bool = False) -> str:
+    """One row per learner. The first columns are the historical ones (checks passed); then each
+    drill's status, core and stretch points and points, the policy total, and the roster."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["learner", *cohort.drills, *GRADEBOOK_TAIL])
+    per_drill = [f"{d}_{column}" for d in cohort.drills for column in DRILL_COLUMNS]
+    roster = list(ROSTER_COLUMNS) if cohort.roster is not None else []
+    writer.writerow(["learner", *cohort.drills, *GRADEBOOK_TAIL, *per_drill, "points", "max_points", *roster])
     for learner in cohort.learners:
         reports = cohort.of(learner)
-        writer.writerow([learner, *(r["score"] for r in reports), *totals(reports),
-                         learner_status(reports)])
-    return out.getvalue()
+        cells = []
+        for r in reports:
+            p = cohort.policy.points(r)
+            cells += [r["status"], p.core, p.stretch, p.points]
+        person = cohort.roster.get(learner, {}) if cohort.roster is not None else {}
+        writer.writerow([learner, *(r["score"] for r in reports), *totals(reports), learner_status(reports),
+                         *cells, *points(cohort.policy, reports), *(person.get(c, "") for c in roster)])
+    return ("\ufeff" if bom else "") + out.getvalue()
 
 
 def without_durations(document: dict) -> dict:
@@ -97,13 +132,18 @@ def results_json(cohort: Cohort) -> str:
 MARKS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–"}
 
 
-def feedback_md(learner: str, reports: list[dict]) -> str:
+def feedback_md(learner: str, reports: list[dict], policy: Policy | None = None) -> str:
     score, most = totals(reports)
+    earned = points(policy or Policy(), reports)
     lines = [f"# Feedback for {learner}", "",
-             f"**{score}/{most}** checks pass · status: **{learner_status(reports)}**", ""]
+             f"**{score}/{most}** checks pass · **{earned[0]}/{earned[1]}** points · "
+             f"status: **{learner_status(reports)}**", ""]
     for report in reports:
         lines += [f"## {report['drill']}: {report['status']} ({report['score']}/{report['max_score']})",
                   "", f"File: `{report['target']}`", ""]
+        if report["status"] in UNRUN:
+            lines += [report["error"], ""]
+            continue
         if report["error"]:
             lines += [f"Could not grade this file: {report['error']}", ""]
             continue
@@ -140,7 +180,7 @@ class CheckTally:
     passed: int = 0
     graded: int = 0
     errors: int = 0
-    missing: int = 0
+    missing: int = 0  # missing or not started
 
     @property
     def rate(self) -> float:
@@ -151,8 +191,8 @@ def tally(cohort: Cohort) -> list[CheckTally]:
     """Every check's outcome across the cohort, most-failed first.
 
     The pass rate counts the learners who handed the drill in and could be graded at all;
-    a missing file or a module that would not import is counted apart, as it says nothing
-    about this one check.
+    a missing file, an untouched skeleton or a module that would not import is counted apart,
+    as it says nothing about this one check.
     """
     tallies: dict[str, CheckTally] = {}
     for drill in cohort.drills:
@@ -162,7 +202,7 @@ def tally(cohort: Cohort) -> list[CheckTally]:
         for report in cohort.of(learner):
             for c in report["checks"]:
                 t = tallies.setdefault(c["id"], CheckTally(c, len(tallies)))
-                if report["status"] == MISSING:
+                if report["status"] in UNRUN:
                     t.missing += 1
                 elif report["error"]:
                     t.errors += 1
@@ -177,16 +217,18 @@ def cohort_md(cohort: Cohort) -> str:
     lines = ["# Cohort report", "",
              f"{len(learners)} learners · drills: {', '.join(cohort.drills)}", "",
              "## Drills", "",
-             "| drill | handed in | passed | could not be graded | mean score |",
-             "|---|---|---|---|---|"]
+             "Handed in: started (not the untouched skeleton) and present; the mean is over those.", "",
+             "| drill | handed in | passed | could not be graded | mean score | not started |",
+             "|---|---|---|---|---|---|"]
     for drill in cohort.drills:
         reports = [cohort.reports[learner][drill] for learner in learners]
-        handed = [r for r in reports if r["status"] != MISSING]
+        handed = [r for r in reports if r["status"] not in UNRUN]
         mean = sum(r["score"] for r in handed) / len(handed) if handed else 0.0
         most = reports[0]["max_score"] if reports else len(cohort.plans[drill])
         lines.append(f"| {drill} | {len(handed)}/{len(reports)} | "
                      f"{sum(r['status'] == 'passed' for r in reports)} | "
-                     f"{sum(r['status'] == 'error' for r in reports)} | {mean:.1f}/{most} |")
+                     f"{sum(r['status'] == 'error' for r in reports)} | {mean:.1f}/{most} | "
+                     f"{sum(r['status'] == NOT_STARTED for r in reports)} |")
     lines += ["", "## Checks, most-failed first", "",
               "Pass rate among the learners whose file could be graded; hidden checks are marked †.", "",
               "| check | level | title | passed | pass rate | not graded |", "|---|---|---|---|---|---|"]

@@ -1,19 +1,18 @@
 """`docchat-grade batch`: grade a whole cohort, for instructors, CI and grading platforms.
 
-Each immediate subfolder of SUBMISSIONS_DIR is a learner (its name is the learner id) holding
-`drills/<drill>.py` files; OUT_DIR receives the files DRILLS.md "Instructor mode" names (see
-docs/instructors.md). Grades run `--jobs` at a time. Each lane owns a warm fork server
-(grader/engine/forkserver.py), so the learner's code only ever runs in a forked grading process,
-watched and limited by grader/engine/runner.py exactly as a single `docchat-grade PATH` is; this
-process schedules, saves and writes. Every grade is saved the moment it finishes
-(grader/batch/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
-or what changed.
+Each immediate subfolder (or .zip) of SUBMISSIONS_DIR is a learner (its name is the learner id);
+grader/batch/intake.py finds their drill files; grader/batch/writer.py writes OUT_DIR, the files
+DRILLS.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a
+time. Each lane owns a warm fork server (grader/engine/forkserver.py), so the learner's code only
+ever runs in a forked grading process, watched and limited by grader/engine/runner.py exactly as
+a single `docchat-grade PATH` is; this process schedules, saves and writes. Every grade is saved
+the moment it finishes (grader/batch/resume.py): an interrupted run, re-run with the same
+OUT_DIR, grades only what is left or what changed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import re
@@ -28,11 +27,12 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from grader.batch import cohort as outputs
-from grader.formats import github, gradescope, junit
+from grader.batch import hidden, intake, shards, writer
+from grader.batch.policy import PolicyError
+from grader.formats import github
 from grader import manifest
 from grader.batch import resume
 from grader.engine import isolation, runner
-from grader.atomic import write_atomic
 from grader.batch.progress import Progress
 from grader.browser import BrowserError, BrowserPool, find_chromium
 from grader.engine.forkserver import ForkServer, Stopped
@@ -40,7 +40,8 @@ from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAG
 from grader.engine.runner import GraderBroke, Limits
 
 USAGE = ("docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR [--jobs N] [--drills a,b] "
-         "[--checks EXTRA_DIR] [--timeout S] [--memory-mb N]")
+         "[--checks EXTRA_DIR] [--timeout S] [--memory-mb N] [--policy grading.toml] [--roster roster.csv] "
+         "[--bom] [--shard K/N] [--strict]")
 EXIT_INTERRUPTED = 130
 # A grading process's scratch folder (and the random suffixes of the folders in it) differ
 # on every run; reports name them as <scratch>/<folder>.
@@ -68,7 +69,8 @@ class Job:
     drill: str
     path: Path
     target: str  # as the reports show it: relative to SUBMISSIONS_DIR
-    key: str | None  # the resume key; None when the file is missing
+    key: str | None  # the resume key; None when the file is not graded (missing, not started)
+    unrun: str | None = None  # why it is not graded: outputs.MISSING or outputs.NOT_STARTED
     source: bytes = field(default=b"", compare=False, repr=False)  # the bytes read once, and graded
 
 
@@ -104,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--unsandboxed", action="store_true",
                    help="grade even where no sandbox works (a learner's code could then read or change "
                         "other learners' files and the results)")
+    writer.add_arguments(p)
+    p.add_argument("--shard", metavar="K/N", type=shards.parse,
+                   help="grade only the K-th of N stable parts of the learners; join them with docchat-grade merge")
+    p.add_argument("--strict", action="store_true",
+                   help="stop (exit 2) on a warning about the hidden checks, e.g. an id that names no drill")
     return p
 
 
@@ -116,7 +123,7 @@ def main(argv: list[str]) -> int:
         batch = Batch.from_args(args)
         batch.argv = argv
         return batch.run()
-    except Usage as exc:
+    except (Usage, PolicyError, writer.OptionError) as exc:
         print(f"docchat-grade batch: {exc}\nusage: {USAGE}", file=sys.stderr)
         return EXIT_USAGE
     except Interrupted as exc:
@@ -161,6 +168,10 @@ class Batch:
         self.argv: list[str] = []
         self.isolation = isolation.choose()
         self.grader_hash = resume.grader_files_hash()
+        self.options = writer.Options()
+        self.shard: tuple[int, int] | None = None
+        self.strict = False
+        self.intakes: dict[str, intake.Intake] = {}
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Batch:
@@ -187,28 +198,47 @@ class Batch:
             raise Usage("no sandbox works on this machine (bubblewrap, or Landlock on Linux 6.7+), so one "
                         "learner's code could read or change another's and the results: install "
                         "bubblewrap, or pass --unsandboxed to grade anyway")
-        batch = cls(submissions, Path(args.out), drills, hidden_check_files(args.checks), args.jobs,
-                    runner.limits_from(args))
+        extra = hidden_check_files(args.checks)
+        warnings = hidden.warnings(extra, known)
+        for warning in warnings:
+            print(f"docchat-grade batch: warning: {warning}", file=sys.stderr)
+        if warnings and args.strict:
+            raise Usage("--strict: the hidden checks have the warnings above")
+        batch = cls(submissions, Path(args.out), drills, extra, args.jobs, runner.limits_from(args))
         batch.isolation = sandbox
+        batch.options = writer.options(args, known)
+        batch.shard, batch.strict = args.shard, args.strict
         return batch
 
     # -- what to grade ----------------------------------------------------------------------
 
     def learners(self) -> list[str]:
-        found = sorted(p.name for p in self.submissions.iterdir()
-                       if p.is_dir() and not p.name.startswith(".") and p.resolve() != self.out)
+        """The learners (of this shard, with --shard); their drill files are found by intake."""
+        found = intake.learners(self.submissions, self.out)
         if not found:
             raise Usage(f"no learner folders in {self.submissions}: it should hold one folder per learner")
-        return found
+        if self.shard:
+            found = {name: where for name, where in found.items() if shards.mine(name, *self.shard)}
+        every = manifest.load().names
+        self.intakes = {name: intake.take_in(name, folder, self.drills, every, self.out / intake.INTAKE_DIR, archive)
+                        for name, (folder, archive) in found.items()}
+        return sorted(self.intakes)
 
     def job(self, learner: str, drill: str) -> Job:
-        path = self.submissions / learner / "drills" / f"{drill}.py"
+        found = self.intakes[learner]
+        if drill not in found.files:
+            return Job(learner, drill, self.submissions / learner / "drills" / f"{drill}.py",
+                       f"{learner}/drills/{drill}.py", None, outputs.MISSING)
+        path, target = found.files[drill], found.shown[drill]
         try:
-            source = path.read_bytes() if path.is_file() else None
+            source = path.read_bytes()
         except OSError:
-            source = None
-        key = resume.file_key(source, self.config) if source is not None else None
-        return Job(learner, drill, path, f"{learner}/drills/{drill}.py", key, source or b"")
+            return Job(learner, drill, path, target, None, outputs.MISSING)
+        if intake.untouched(source, drill):
+            return Job(learner, drill, path, target, None, outputs.NOT_STARTED)
+        # the target is in the key: a file moved to another folder is graded again, as reports name it
+        return Job(learner, drill, path, target, resume.file_key(source, f"{self.config}\0{target}"),
+                   source=source)
 
     def load_plans(self, server: ForkServer) -> None:
         """Each drill's checks; with hidden checks, asked of a grading process (they are code)."""
@@ -218,7 +248,8 @@ class Batch:
                                                         limits=self.limits, launcher=server)
                                      if self.extra_checks else runner.planned(drill))
             except GraderBroke as exc:
-                raise Usage(f"--checks: {exc}") from exc
+                tracebacks = hidden.import_tracebacks(self.extra_checks)
+                raise Usage(f"--checks: {exc}" + (f"\n\n{tracebacks}" if tracebacks else "")) from exc
 
     # -- grading ----------------------------------------------------------------------------
 
@@ -226,6 +257,7 @@ class Batch:
         """The report without what differs from run to run: absolute paths, scratch folders, ports."""
         def clean(text: str) -> str:
             text = text.replace(str(self.submissions) + os.sep, "")
+            text = text.replace(str(self.out / intake.INTAKE_DIR) + os.sep, "")
             text = SCRATCH.sub("<scratch>", text)
             text = LOCAL_PORT.sub(r"\1:<port>", text)
             return SCRATCH_SUFFIX.sub(r"\1", text)
@@ -315,18 +347,24 @@ class Batch:
 
     def run(self) -> int:
         started_at, started = datetime.now(timezone.utc), time.monotonic()
+        writer.refuse_dropping_columns(self.out, self.drills)
         learners = self.learners()
         self.store.keep_only(set(learners))
         servers = [ForkServer(env=REPEATABLE) for _ in range(self.jobs)]
         try:
             self.load_plans(servers[0])
-            cohort = outputs.Cohort(self.drills, self.plans, {learner: {} for learner in learners})
+            for check_id in self.options.policy.unknown_checks(self.plans):
+                print(f"docchat-grade batch: warning: --policy: no check {check_id} in the drills graded",
+                      file=self.stream)
+            cohort = outputs.Cohort(self.drills, self.plans, {learner: {} for learner in learners},
+                                    policy=self.options.policy, roster=self.options.roster)
             jobs = [self.job(learner, drill) for learner in learners for drill in self.drills]
             progress = Progress(self.stream, {learner: len(self.drills) for learner in learners}, self.drills)
             timings: dict[str, dict[str, dict]] = {learner: {} for learner in learners}
             broke: list[str] = []
 
             def finished(job: Job, outcome: Outcome, reused: bool = False) -> None:
+                reused = reused and job.unrun is None
                 if job.key and not outcome.broke and not reused:
                     self.store.put(job.learner, job.drill, job.key,
                                    {"report": outcome.report, "seconds": outcome.seconds})
@@ -336,21 +374,24 @@ class Batch:
                 timings[job.learner][job.drill] = {
                     "seconds": round(outcome.seconds, 3), "reused": reused,
                     "checks": {c["id"]: c["duration_s"] for c in outcome.report["checks"]}}
-                progress.finished(job.learner, outcome.report, reused)
+                progress.finished(job.learner, outcome.report, reused, skipped=job.unrun is not None)
 
             known = {}  # what needs no grading: a missing file, or one graded before under the same key
             for job in jobs:
-                if job.key is None:
+                if job.unrun is not None:
+                    why = (intake.missing_why(job.drill) if job.unrun == outputs.MISSING
+                           else intake.NOT_STARTED_WHY.format(job.target))
                     known[job] = Outcome(outputs.unrun_document(
-                        job.drill, job.target, self.plans[job.drill], outputs.MISSING,
-                        f"{job.target} is missing from this submission"), 0.0)
+                        job.drill, job.target, self.plans[job.drill], job.unrun, why), 0.0)
                 elif (saved := self.store.get(job.learner, job.drill, job.key)) is not None:
                     known[job] = Outcome(saved["report"], saved["seconds"])
             todo = [job for job in jobs if job not in known]
-            missing = sum(job.key is None for job in jobs)
+            missing = sum(job.unrun == outputs.MISSING for job in jobs)
+            not_started = sum(job.unrun == outputs.NOT_STARTED for job in jobs)
+            reused = len(known) - missing - not_started
             progress.say(f"docchat-grade batch: {len(learners)} learners x {len(self.drills)} drills "
                          f"({', '.join(self.drills)}): {len(todo)} to grade with {self.jobs} jobs, "
-                         f"{len(known) - missing} unchanged since the last run, {missing} missing")
+                         f"{reused} unchanged since the last run, {missing} missing, {not_started} not started")
             for job, outcome in known.items():
                 finished(job, outcome, reused=True)
             self.grade_all(todo, servers, finished)
@@ -370,8 +411,11 @@ class Batch:
             "isolation": self.isolation,
             "versions": resume.versions(),
             "grades": {"total": len(jobs), "graded": len(todo), "missing": missing,
-                       "reused": len(jobs) - len(todo) - missing},
-            "grader_broke": broke, "timings": timings})
+                       "reused": reused, "not_started": not_started},
+            "grader_broke": broke, "timings": timings,
+            "shard": shards.label(self.shard), "config": self.config, "plans": self.plans,
+            "policy": self.options.policy.as_dict(), "roster": self.options.roster, "bom": self.options.bom,
+            "intake": {learner: self.intakes[learner].as_dict() for learner in learners}})
         if github.active():
             github.annotate(cohort, {(j.learner, j.drill): j.path for j in jobs}, sys.stdout)
             github.write_summary(cohort)
@@ -387,20 +431,6 @@ class Batch:
         return EXIT_PASSED if all(s == "passed" for s in statuses) else EXIT_FAILED
 
     def write(self, cohort: outputs.Cohort, run: dict) -> None:
-        out = self.out
-        learners = cohort.learners
-        write_atomic(out / "gradebook.csv", outputs.gradebook_csv(cohort))
-        write_atomic(out / "results.json", outputs.results_json(cohort))
-        write_atomic(out / "cohort.md", outputs.cohort_md(cohort))
-        write_atomic(out / "junit.xml", junit.document_xml(
-            [junit.suite(cohort.reports[learner][drill], f"{learner}/{drill}", f"{learner}.{drill}")
-             for learner in learners for drill in cohort.drills]))
-        for learner in learners:
-            write_atomic(out / "feedback" / f"{learner}.md", outputs.feedback_md(learner, cohort.of(learner)))
-            write_atomic(out / "gradescope" / f"{learner}.json",
-                         json.dumps(gradescope.results(cohort.of(learner)), indent=2, ensure_ascii=False) + "\n")
-        for folder, suffix in (("feedback", ".md"), ("gradescope", ".json")):
-            for stale in (out / folder).glob(f"*{suffix}"):
-                if stale.stem not in cohort.reports:
-                    stale.unlink()
-        write_atomic(out / "run.json", json.dumps(run, indent=2) + "\n")
+        writer.write_outputs(self.out, cohort, run, self.options)
+        for warning in run["roster_warnings"]:
+            print(f"docchat-grade batch: --roster: {warning}", file=sys.stderr)

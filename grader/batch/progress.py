@@ -25,6 +25,7 @@ class Progress:
         self.waiting = dict(learners)  # learner -> grades still to come
         self.reports: dict[str, list[dict]] = {learner: [] for learner in learners}
         self.graded: set[str] = set()  # learners with at least one drill graded this run
+        self.reused: set[str] = set()  # learners with at least one grade taken from the last run
         self.done = 0
         self.learners_done = 0
         self.started = time.monotonic()
@@ -36,10 +37,13 @@ class Progress:
         self.stream.write(line + "\n")
         self.stream.flush()
 
-    def finished(self, learner: str, report: dict, reused: bool = False) -> None:
+    def finished(self, learner: str, report: dict, reused: bool = False, skipped: bool = False) -> None:
+        """One drill done: graded, `reused` from the last run, or `skipped` (missing, not started)."""
         self.done += 1
         self.reports[learner].append(report)
-        if not reused:
+        if reused:
+            self.reused.add(learner)
+        elif not skipped:
             self.graded.add(learner)
         self.waiting[learner] -= 1
         if self.waiting[learner] == 0:
@@ -55,7 +59,8 @@ class Progress:
         drills = ", ".join(f"{r['drill']} {r['score']}/{r['max_score']}" for r in reports)
         width = len(str(len(self.waiting)))
         self.say(f"[{self.learners_done:>{width}}/{len(self.waiting)}] {learner}: {score}/{most} "
-                 f"{learner_status(reports)} ({drills})" + ("" if learner in self.graded else " (unchanged)"))
+                 f"{learner_status(reports)} ({drills})"
+                 + (" (unchanged)" if learner in self.reused and learner not in self.graded else ""))
 
     def _bar(self, learner: str, report: dict) -> None:
         filled = BAR * self.done // max(self.total, 1)

@@ -2,7 +2,8 @@
 
 Used when `GITHUB_ACTIONS=true`. Each drill that did not pass gets one `::error` workflow
 command pointing at its file (relative to `GITHUB_WORKSPACE`, as GitHub needs), listing the
-checks that failed; the summary table is appended to the file `GITHUB_STEP_SUMMARY` names.
+checks that failed with their whole message (sent, got, expected); the summary table is
+appended to the file `GITHUB_STEP_SUMMARY` names.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from grader.batch.cohort import MISSING, Cohort, learner_status, totals
+from grader.batch.cohort import UNRUN, Cohort, learner_status, visible
 
 SHOWN_CHECKS = 8  # per annotation; the rest are counted
 
@@ -38,14 +39,18 @@ def workspace_path(path: Path) -> str:
         return resolved.as_posix()
 
 
+def _indented(message: str) -> list[str]:
+    return [f"    {line}" for line in message.splitlines()]
+
+
 def annotation(learner: str, report: dict, path: Path) -> str:
-    title = f"{learner}: {report['drill']} {report['status']} ({report['score']}/{report['max_score']})"
+    title = f"{learner}: {report['drill']} {report['status']} ({'/'.join(map(str, visible(report)))})"
     if report["error"]:
         lines = [report["error"]]
     else:
         bad = [c for c in report["checks"] if c["status"] in ("failed", "error")]
-        lines = [f"{c['id']} ({c['status']}): {(c['message'].splitlines() or [c['title']])[0]}"
-                 for c in bad[:SHOWN_CHECKS]]
+        lines = [line for c in bad[:SHOWN_CHECKS]  # the whole message: what was sent, got, expected
+                 for line in (f"{c['id']} ({c['status']}): {c['title']}", *_indented(c["message"]))]
         if len(bad) > SHOWN_CHECKS:
             lines.append(f"... and {len(bad) - SHOWN_CHECKS} more")
     return (f"::error file={escape_property(workspace_path(path))},line=1,"
@@ -57,7 +62,7 @@ def annotate(cohort: Cohort, files: dict[tuple[str, str], Path], out: TextIO) ->
     count = 0
     for learner in cohort.learners:
         for report in cohort.of(learner):
-            if report["status"] not in ("passed", MISSING):
+            if report["status"] not in ("passed", *UNRUN):
                 out.write(annotation(learner, report, files[learner, report["drill"]]) + "\n")
                 count += 1
     out.flush()
@@ -70,8 +75,8 @@ def summary_md(cohort: Cohort) -> str:
              "|---|" + "---|" * len(cohort.drills) + "---|---|"]
     for learner in cohort.learners:
         reports = cohort.of(learner)
-        cells = [f"{r['score']}/{r['max_score']} {r['status']}" for r in reports]
-        score, most = totals(reports)
+        cells = [f"{'/'.join(map(str, visible(r)))} {r['status']}" for r in reports]
+        score, most = (sum(n) for n in zip(*map(visible, reports)))
         lines.append(f"| {learner} | " + " | ".join(cells) + f" | {score}/{most} | {learner_status(reports)} |")
     return "\n".join(lines) + "\n\n"
 

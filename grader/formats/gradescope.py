@@ -1,10 +1,13 @@
-"""Gradescope's autograder results.json: one test per check, one point per passed check.
+"""Gradescope's autograder results.json: one test per check, its points from the grading policy.
 
 Fields follow Gradescope's "Autograder Specifications": top-level `score`, `max_score`,
 `output`, `visibility`, `stdout_visibility`, `execution_time` and `tests`, each test with
 `name`, `number`, `score`, `max_score`, `status` ("passed"/"failed"), `output`, `visibility`.
 Instructors' hidden checks (ids the manifest does not list) are shown to learners only
-once grades are published (`after_published`); every other test is `visible`.
+once grades are published (`after_published`); every other test is `visible`, and the visible
+`output` counts visible checks only, so it never gives away how many are hidden. The score is
+the learner's points under the policy (grader/batch/policy.py; by default one per core check,
+stretch checks a bonus once the drill's core passes).
 """
 
 from __future__ import annotations
@@ -12,40 +15,47 @@ from __future__ import annotations
 import json
 import math
 
-from grader.batch.cohort import MISSING, is_hidden, learner_status, totals
+from grader.batch.cohort import UNRUN, is_hidden, learner_status, points, visible
+from grader.batch.policy import Policy
 from grader.report import Report
 
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
 
 
-def _test(check: dict, number: str) -> dict:
+def _test(check: dict, number: str, report: dict, policy: Policy) -> dict:
     output = check["message"]
     if check["status"] == "skipped":
         output = f"skipped: {output}" if output else "skipped"
     elif check["status"] != "passed" and check["hint"]:
         output += f"\n\nHint: {check['hint']}"
     passed = check["status"] == "passed"
+    score = policy.earned(report, check)
+    if passed and not score and policy.weight(report["drill"], check):
+        output = "Passed: its bonus points count once every core check of this drill passes."
     return {"name": f"{check['id']}: {check['title']}", "number": number,
-            "score": 1 if passed else 0, "max_score": 1, "status": "passed" if passed else "failed",
+            "score": score, "max_score": policy.weight(report["drill"], check),
+            "status": "passed" if passed else "failed",
             "output": output, "visibility": AFTER_PUBLISHED if is_hidden(check["id"]) else VISIBLE}
 
 
 def _summary(report: dict) -> str:
-    line = f"{report['drill']}: {report['status']} ({report['score']}/{report['max_score']})"
-    if report["status"] == MISSING:
+    line = f"{report['drill']}: {report['status']} ({'/'.join(map(str, visible(report)))})"
+    if report["status"] in UNRUN:
         return f"{line}: {report['error']}"
     return f"{line}: could not be graded: {report['error']}" if report["error"] else line
 
 
-def results(reports: list[dict]) -> dict:
+def results(reports: list[dict], policy: Policy | None = None) -> dict:
     """Gradescope's results.json for one learner's reports."""
-    score, most = totals(reports)
-    tests = [_test(check, f"{i}.{j}")
+    policy = policy or Policy()
+    score, most = points(policy, reports)
+    tests = [_test(check, f"{i}.{j}", report, policy)
              for i, report in enumerate(reports, 1) for j, check in enumerate(report["checks"], 1)]
     seconds = sum(c["duration_s"] for r in reports for c in r["checks"])
     status = learner_status(reports)
+    passed, shown = (sum(n) for n in zip(*map(visible, reports)))
     return {"score": score, "max_score": most,
-            "output": "\n".join([f"docchat-grade: {status}, {score}/{most} checks pass",
+            "output": "\n".join([f"docchat-grade: {status}, {passed}/{shown} checks pass",
                                  *map(_summary, reports)]),
             "visibility": VISIBLE, "stdout_visibility": "hidden",
             "execution_time": math.ceil(seconds), "tests": tests}
