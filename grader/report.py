@@ -27,6 +27,7 @@ class Report:
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None
     grader_broke: bool = False  # kept out of the document; decides exit code 3
+    not_started: bool = False   # the file is still the shipped skeleton: nothing was run
 
     @property
     def status(self) -> str:
@@ -54,6 +55,7 @@ class Report:
             "schema": SCHEMA, "drill": self.drill, "target": self.target, "status": self.status,
             "score": self.score, "max_score": self.max_score,
             "checks": [asdict(c) for c in self.checks], "error": self.error,
+            "not_started": self.not_started,
         }
 
     def to_json(self) -> str:
@@ -62,7 +64,7 @@ class Report:
 
 def from_document(doc: dict) -> Report:
     return Report(drill=doc["drill"], target=doc["target"], error=doc["error"],
-                  checks=[CheckResult(**c) for c in doc["checks"]])
+                  checks=[CheckResult(**c) for c in doc["checks"]], not_started=doc.get("not_started", False))
 
 
 def render(report: Report) -> str:
