@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import skeletons
 from grader.report import from_document
 from grader.formats.text import render
 
@@ -50,12 +51,12 @@ class GradeView:
         return f"{line}. {r['error']}" if r.get("error") else line
 
     def _checks(self):
-        """(status with icon, level, title, message, hint) per check; hints only for failures."""
+        """(status with icon, level, id, title, message, hint) per check; hints only for failures."""
         for check in self.report.get("checks", []):
             status = check.get("status", "")
             hint = check.get("hint") if status in ("failed", "error") else ""
-            yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""),
-                   check.get("title") or check.get("id", ""), check.get("message") or "", hint or "")
+            yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""), check.get("id", ""),
+                   check.get("title", ""), check.get("message") or "", hint or "")
 
     def __repr__(self) -> str:
         if self.report is None:
@@ -67,13 +68,24 @@ class GradeView:
             return f"<p>ℹ️ {html.escape(self.note)}</p>"
         esc = html.escape
         rows = "".join(
-            f"<tr><td>{esc(status)}</td><td>{esc(level)}</td><td>{esc(title)}</td>"
-            f"<td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
-            + (f"<br><i>Hint: {esc(hint)}</i>" if hint else "") + "</td></tr>"
-            for status, level, title, message, hint in self._checks())
-        return (f"<p><b>{esc(self._headline())}</b></p>"
-                "<table><thead><tr><th>status</th><th>level</th><th>check</th>"
-                f"<th>feedback</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<tr><td>{esc(status)}</td><td>{esc(level)}</td><td><code>{esc(check_id)}</code></td>"
+            f"<td>{_code_spans(title)}</td><td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
+            + (f"<br><i>Hint: {_code_spans(hint)}</i>" if hint else "") + "</td></tr>"
+            for status, level, check_id, title, message, hint in self._checks())
+        note = ("<p>Not started: this file is still the skeleton you were given, so no check was run. "
+                "Fill in its TODOs, save, and run this cell again.</p>" if self.report.get("not_started") else "")
+        return (f"<p><b>{esc(self._headline())}</b></p>{note}"
+                "<table><thead><tr><th>status</th><th>level</th><th>check id (for <code>docchat-grade hint</code>)"
+                "</th><th>check</th><th>feedback</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
+
+
+def _code_spans(text: str) -> str:
+    """`text` as HTML, its `backticked` parts as <code>, as Markdown would show them."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unmatched backtick: show the text as it is
+        return html.escape(text)
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
 
 
 def show_grade(path: str | Path, drill: str | None = None) -> GradeView:
@@ -87,6 +99,9 @@ def show_grade(path: str | Path, drill: str | None = None) -> GradeView:
         return GradeView(note="The grading engine (grader.api) is not installed yet.")
     usage_error = getattr(api, "UsageError", Exception)
     try:
+        name = api.resolve_drill(path, drill)
+        if skeletons.is_untouched(path, name):
+            return GradeView(report=skeletons.not_started(name, str(path)).document())
         report = api.grade(str(path), drill=drill)
     except usage_error as exc:
         return GradeView(note=f"Could not grade {path}: {exc}")
@@ -143,7 +158,7 @@ class QuizResult:
         return f"{verdict} {self.explanation}"
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>"
+        return f"<p>{_code_spans(repr(self))}</p>"
 
 
 def check_answer(question_id: str, answer: str) -> QuizResult:
