@@ -20,7 +20,7 @@ from grader import skeletons
 from grader.report import from_document
 from grader.formats.text import render
 
-__all__ = ["GradeView", "QuizResult", "check_answer", "show_grade"]
+__all__ = ["GradeView", "QuizResult", "check_answer", "peak_mib", "serving", "show_grade"]
 
 
 # --------------------------------------------------------------------------- grading
@@ -106,6 +106,28 @@ def show_grade(path: str | Path, drill: str | None = None) -> GradeView:
     except usage_error as exc:
         return GradeView(note=f"Could not grade {path}: {exc}")
     return GradeView(report=report)
+
+
+# --------------------------------------------------------------------------- demos
+
+async def peak_mib(app, path: str, size: int) -> float:
+    """POST a `size`-byte PDF straight into the ASGI `app`, as a server would: in 512 KiB
+    pieces, never whole. Return the peak of the memory Python allocated meanwhile, in MiB."""
+    from grader.asgi import drive
+    from grader.bodies import pdf_upload
+
+    body = pdf_upload(size)
+    exchange = await drive(app, "POST", path, body=body.pieces(), trace_memory=True,
+                           headers={"content-type": body.content_type, "content-length": str(len(body))})
+    return round(exchange.peak_memory / 2**20, 1)
+
+
+def serving(app):
+    """Serve `app` with a real uvicorn on 127.0.0.1 for the `with` block: `with serving(app) as live:`
+    gives `live.url` to send real HTTP requests to."""
+    from grader.live_server import serving as live
+
+    return live(app)
 
 
 # --------------------------------------------------------------------------- quiz

@@ -1,4 +1,13 @@
-"""The lesson notebooks: stored clean, well formed, runnable offline; and their helpers."""
+"""The lesson notebooks: stored clean, well formed, runnable offline; and their helpers.
+
+"Your turn" exercises. A code cell tagged `exercise` holds a task with `...` blanks that ends
+in an `assert`; the markdown cell right after it, tagged `answer`, holds the filled-in cell as
+a ```python block inside a <details> fold. When a lesson runs in the test suite
+(`test_runs_top_to_bottom_offline`, through `with_answers`), each exercise runs twice: first
+as the learner finds it, which must fail (an exercise whose blanks already pass checks
+nothing), then with the answer's code in its place, which must pass. So neither the task nor
+its answer can rot.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import pytest
 from nbclient import NotebookClient
 
 import grader
+from grader import manifest
 from grader import notebook as nbh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +52,49 @@ def read(path: Path) -> nbformat.NotebookNode:
 
 def text_of(nb: nbformat.NotebookNode) -> str:
     return "\n".join(cell.source for cell in nb.cells)
+
+
+def tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+ANSWER_CODE = re.compile(r"```python\n(.*?)\n```", re.S)
+
+UNFILLED = """\
+try:
+    exec(compile({source!r}, "your turn (unfilled)", "exec"), get_ipython().user_ns)
+except Exception as exc:
+    print("as given, the exercise fails, as it should:", type(exc).__name__)
+else:
+    raise AssertionError("the exercise passes with its blanks unfilled: it checks nothing")
+"""
+
+
+def exercises(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(index of each exercise cell, the code of its answer)."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and tagged(cell, "exercise"):
+            after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+            assert after is not None and after.cell_type == "markdown" and tagged(after, "answer"), \
+                f"exercise cell {i} needs an answer cell (markdown, tagged answer) right after it"
+            code = ANSWER_CODE.findall(after.source)
+            assert len(code) == 1, f"the answer to exercise cell {i} holds one ```python block"
+            found.append((i, code[0]))
+    return found
+
+
+def with_answers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """`nb` as CI runs it: each exercise run unfilled (must fail), then with its answer (must pass)."""
+    cells = []
+    answers = dict(exercises(nb))
+    for i, cell in enumerate(nb.cells):
+        if i in answers:
+            cells.append(nbformat.v4.new_code_cell(UNFILLED.format(source=cell.source)))
+            cell = nbformat.v4.new_code_cell(answers[i])
+        cells.append(cell)
+    nb.cells = cells
+    return nb
 
 
 ids = [p.stem for p in NOTEBOOKS]
@@ -80,6 +133,38 @@ def test_lesson_shape(path):
     assert nb.cells[-1].source == f'show_grade("../drills/{drill}.py")'
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_each_lesson_makes_the_learner_do_something(path):
+    nb = read(path)
+    found = exercises(nb)
+    assert found, f"{path.name} has no 'your turn' exercise (a code cell tagged exercise)"
+    for i, answer in found:
+        task = nb.cells[i].source
+        assert "..." in task and "assert " in task, f"exercise cell {i} has blanks (...) and ends in an assert"
+        assert "..." not in answer and answer != task
+        assert "<details><summary>" in nb.cells[i + 1].source, "the answer is folded away"
+    assert "**Predict, then run.**" in text_of(nb)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_flashcard_block_asks_for_recall_first(path):
+    cards = next(c.source for c in read(path).cells if c.source.startswith("## Flashcards"))
+    assert "out loud before you open it" in cards
+
+
+def headings(nb: nbformat.NotebookNode) -> set[str]:
+    return {line.lstrip("#").strip() for cell in nb.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if re.match(r"#{1,6} ", line)}
+
+
+@pytest.mark.parametrize("drill", manifest.load().drills, ids=lambda d: d.name)
+def test_every_check_points_at_a_heading_of_its_lesson(drill):
+    """`docchat-grade hint` ends with 'Reread "<lesson>" in <notebook>': that section must exist."""
+    sections = headings(read(ROOT / drill.lesson))
+    missing = {c.id: c.lesson for c in drill.checks if c.lesson not in sections}
+    assert missing == {}, f"not headings of {drill.lesson}: {missing}"
+
+
 def test_every_quiz_question_is_asked_once():
     asked = re.findall(r'check_answer\("([\w.]+)"', "".join(text_of(read(p)) for p in NOTEBOOKS))
     assert sorted(asked) == sorted(nbh.QUIZ)
@@ -98,7 +183,7 @@ def test_quiz_answers_are_not_in_the_notebook(path):
 def test_runs_top_to_bottom_offline(path, tmp_path):
     (tmp_path / "sitecustomize.py").write_text(OFFLINE_GUARD)
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    nb = read(path)
+    nb = with_answers(read(path))
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     before = sorted(NOTEBOOK_DIR.iterdir())
