@@ -298,11 +298,15 @@ QUIZ: dict[str, dict] = {
                      "64GPcH/fIDku2KmutDj7uROZQfvWHaSDYXeDDRx4gATrgY9wf98gOS7fv/i3JanlVMETsNBMpYM2RodO"
                      "Fj+DHvuajgRpxT8iLsO/+qA+7OQfl035l1u8mWMXoA8UdJUZ8ZqFQErNOCF9kbbnpDL6t1jbQa3dWr7Q"
                      "JkeUCwU/ghnxjI5XbYwqJGqRvue3JKngWMEJ+dxLsIE+")},
-    "background.q3": {"right": "0ffa1e0cc6e1ed0bff79",
-        "feedback": ("N+Z2oWEQwJr/Q2OR2rOIFVBPhMwl74qh+CBU6xCjLWstqm70M1WQsbwXeJeUoMACR0nL1zK8xLrkLR3x"
-                     "FvAyJGy2cvAuXYf6shsr2tb2kkcXaorNNd36nLAtFexRvilrPqFj8TJVkfT2WHnY1rXLDFJehMsv+Iqh"
-                     "8TYf7F/yamtupzW5exK2vPUXf5nHv4gLXFqOzWHzxLnpZR3xUaQuLmy0Zew4VZGnt0QrldG5xxVMAsvp"
-                     "Lu7B9eQtFetRvTM4OOR57C8QgLGwW2SLwPTPCFBfy8ouvMv1+ioWvwClIz4p6jWvexKG9qoXKbmUps0U"
-                     "QU2ZymH4xbDjZRrwBfAxKiWwN+o1VIey+VlijNG40VwVWIPbYejLpvtlEPYUo2Y8JbB/oy9Yh/TgRWSb"
-                     "0afbSRdR")},
+    "background.q3": {"right": "a1735f778c28be7c8ae8",
+        "feedback": ("N+Z2oWEQwJWwVHmZx7yICEcMip4q9ca5sCkb7BSjZiI45Hb3e1+Mt/UMK6v9k/wiZ2HLzTX92KHjZQHp"
+                     "GLMpOSLjZKM8QoO39VF+lJSnwBJBSITJL7CKovgsF/dRpyciOLc35TRCwqblWWWR2rOIBVRPgNkz89+7"
+                     "9GUA/gK7NWVu6DehORLY9LJCfZHXu9oJEl/L2TP9ybD2MBi/ArgzPyirYO17R4O95EQrntumiBVAQoXX"
+                     "L/uKt/EmH/gDvzMlKORj4ihbkfqwY2OdlKDJFF4Mgs1h8MWm5GUb8VGxZig+pWTrdxCD9MN+TLP9mORL"
+                     "FU2Fni7p3vj/I1nyFL0pOTXkfOo3XM70/0Urj9yxxkdBRI6eMfDLofYqBvJWo2YsPqV05ntAh6b5WG/Y"
+                     "nJDHBF5JmZ5wrIqmvGU/6hO1NCUpsHLwewPS9OMXaYGUsM0BVFmHymi82KD+NlTwBKRmLSW2ZPd1Es70"
+                     "slQpwpT25ghBRILQJrzYsPMqBvsC8DIjKeRj4ihbwrX+TnyQ0abNSxVfhJ419M+n9WUd7FG+KT8krXnk"
+                     "e0SN9OJSeI3ZsZJHXErLyin5iqXiKhf6AqNmLyWhZKM5VYS74lIrjNyxiBNUX4CeJPLOprxlHetRuTVr"
+                     "K6t55nUSzvSyUynClPbuBkZYqu4IvMGw9TUHvx+/Zjkpp3jxPxCNsrBVapvfs9oIQEKPnjX92b7jZRXx"
+                     "FfAoLjqhZaMpVZam+VJ42MC8zQobDpY=")},
 }

@@ -258,12 +258,22 @@ def test_grade_view_renders_a_table():
     page = view._repr_html_()
     assert page.count("<tr>") == 3 and "upload: failed (score 1/2)" in page
     assert "rejects &lt;non-PDF&gt; files" in page and "Hint: Check content_type." in page
+    assert "<td><code>upload.rejects_non_pdf</code></td>" in page, "ids to paste into docchat-grade hint"
     text = repr(view)  # the terminal report, as `docchat-grade drills/upload.py` prints it
     assert text.splitlines()[0] == "docchat-grade · upload · drills/upload.py"
     assert "✓ upload.accepts_pdf" in text and "✗ upload.rejects_non_pdf" in text
     assert "got 200, expected 415." in text and "hint:     Check content_type." in text
     assert "score 1/2" in text and "\x1b[" not in text
     assert not view.passed
+
+
+def test_backticks_render_as_code_not_literally():
+    report = {**FAKE_REPORT, "checks": [{**FAKE_REPORT["checks"][1], "hint": "Look at `file.content_type`."}]}
+    page = nbh.GradeView(report=report)._repr_html_()
+    assert "Hint: Look at <code>file.content_type</code>." in page and "`" not in page
+    unanswered = nbh.check_answer("uploads.q1", "")._repr_html_()
+    assert "<code>answer</code>" in unanswered and "`" not in unanswered
+    assert nbh._code_spans("a `<b>` and a stray `") == "a `&lt;b&gt;` and a stray `"
 
 
 def test_grade_view_shows_a_report_error():
@@ -280,6 +290,7 @@ def fake_api(monkeypatch):
         pass
 
     api.UsageError = UsageError
+    api.resolve_drill = lambda path, drill=None: drill or Path(path).stem
     api.calls = []
     monkeypatch.setitem(sys.modules, "grader.api", api)
     monkeypatch.setattr(grader, "api", api, raising=False)
