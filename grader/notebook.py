@@ -13,6 +13,7 @@ import hashlib
 import html
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from grader import skeletons
 from grader.report import from_document
 from grader.formats.text import render
 
-__all__ = ["GradeView", "QuizResult", "check_answer", "peak_mib", "serving", "show_grade"]
+__all__ = ["GradeView", "QuizResult", "check_answer", "exercises", "peak_mib", "serving", "show_grade",
+           "with_answers"]
 
 
 # --------------------------------------------------------------------------- grading
@@ -128,6 +130,59 @@ def serving(app):
     from grader.live_server import serving as live
 
     return live(app)
+
+
+# --------------------------------------------------------------------------- "your turn" exercises
+#
+# A code cell tagged `exercise` holds a task with `...` blanks ending in an `assert`; the
+# markdown cell right after it, tagged `answer`, folds the filled-in cell away as one ```python
+# block. The test suite and bench/notebooks.py run a lesson through `with_answers`.
+
+_ANSWER_CODE = re.compile(r"```python\n(.*?)\n```", re.S)
+
+_UNFILLED = """\
+try:
+    exec(compile({source!r}, "your turn (unfilled)", "exec"), get_ipython().user_ns)
+except Exception as exc:
+    print("as given, the exercise fails, as it should:", type(exc).__name__)
+else:
+    raise AssertionError("the exercise passes with its blanks unfilled: it checks nothing")
+"""
+
+
+def _tagged(cell, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+def exercises(nb) -> list[tuple[int, str]]:
+    """(index of each exercise cell, the code of its answer) in an nbformat notebook."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and _tagged(cell, "exercise"):
+            after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+            if after is None or after.cell_type != "markdown" or not _tagged(after, "answer"):
+                raise ValueError(f"exercise cell {i} needs an answer cell (markdown, tagged answer) right after it")
+            code = _ANSWER_CODE.findall(after.source)
+            if len(code) != 1:
+                raise ValueError(f"the answer to exercise cell {i} must hold exactly one ```python block")
+            found.append((i, code[0]))
+    return found
+
+
+def with_answers(nb):
+    """`nb` as CI runs it: each exercise first as given (it must fail), then with its answer
+    in its place (it must pass, like every cell)."""
+    import nbformat
+
+    answers = dict(exercises(nb))
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        if i in answers:
+            cells.append(nbformat.v4.new_code_cell(_UNFILLED.format(source=cell.source)))
+            cell = nbformat.v4.new_code_cell(answers[i])
+        cells.append(cell)
+    nb.cells = cells
+    return nb
 
 
 # --------------------------------------------------------------------------- quiz

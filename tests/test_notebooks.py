@@ -1,12 +1,12 @@
 """The lesson notebooks: stored clean, well formed, runnable offline; and their helpers.
 
-"Your turn" exercises. A code cell tagged `exercise` holds a task with `...` blanks that ends
-in an `assert`; the markdown cell right after it, tagged `answer`, holds the filled-in cell as
-a ```python block inside a <details> fold. When a lesson runs in the test suite
-(`test_runs_top_to_bottom_offline`, through `with_answers`), each exercise runs twice: first
-as the learner finds it, which must fail (an exercise whose blanks already pass checks
-nothing), then with the answer's code in its place, which must pass. So neither the task nor
-its answer can rot.
+"Your turn" exercises (see grader.notebook.with_answers): a code cell tagged `exercise` holds a
+task with `...` blanks that ends in an `assert`; the markdown cell right after it, tagged
+`answer`, holds the filled-in cell as a ```python block inside a <details> fold. When a lesson
+runs here (`test_runs_top_to_bottom_offline`) or in bench/notebooks.py, each exercise runs
+twice: first as the learner finds it, which must fail (an exercise whose blanks already pass
+checks nothing), then with the answer's code in its place, which must pass. So neither the
+task nor its answer can rot.
 """
 
 from __future__ import annotations
@@ -54,49 +54,6 @@ def text_of(nb: nbformat.NotebookNode) -> str:
     return "\n".join(cell.source for cell in nb.cells)
 
 
-def tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
-    return tag in cell.get("metadata", {}).get("tags", [])
-
-
-ANSWER_CODE = re.compile(r"```python\n(.*?)\n```", re.S)
-
-UNFILLED = """\
-try:
-    exec(compile({source!r}, "your turn (unfilled)", "exec"), get_ipython().user_ns)
-except Exception as exc:
-    print("as given, the exercise fails, as it should:", type(exc).__name__)
-else:
-    raise AssertionError("the exercise passes with its blanks unfilled: it checks nothing")
-"""
-
-
-def exercises(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
-    """(index of each exercise cell, the code of its answer)."""
-    found = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and tagged(cell, "exercise"):
-            after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
-            assert after is not None and after.cell_type == "markdown" and tagged(after, "answer"), \
-                f"exercise cell {i} needs an answer cell (markdown, tagged answer) right after it"
-            code = ANSWER_CODE.findall(after.source)
-            assert len(code) == 1, f"the answer to exercise cell {i} holds one ```python block"
-            found.append((i, code[0]))
-    return found
-
-
-def with_answers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """`nb` as CI runs it: each exercise run unfilled (must fail), then with its answer (must pass)."""
-    cells = []
-    answers = dict(exercises(nb))
-    for i, cell in enumerate(nb.cells):
-        if i in answers:
-            cells.append(nbformat.v4.new_code_cell(UNFILLED.format(source=cell.source)))
-            cell = nbformat.v4.new_code_cell(answers[i])
-        cells.append(cell)
-    nb.cells = cells
-    return nb
-
-
 ids = [p.stem for p in NOTEBOOKS]
 
 
@@ -136,7 +93,7 @@ def test_lesson_shape(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_each_lesson_makes_the_learner_do_something(path):
     nb = read(path)
-    found = exercises(nb)
+    found = nbh.exercises(nb)
     assert found, f"{path.name} has no 'your turn' exercise (a code cell tagged exercise)"
     for i, answer in found:
         task = nb.cells[i].source
@@ -183,7 +140,7 @@ def test_quiz_answers_are_not_in_the_notebook(path):
 def test_runs_top_to_bottom_offline(path, tmp_path):
     (tmp_path / "sitecustomize.py").write_text(OFFLINE_GUARD)
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    nb = with_answers(read(path))
+    nb = nbh.with_answers(read(path))
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     before = sorted(NOTEBOOK_DIR.iterdir())
@@ -322,3 +279,26 @@ def test_show_grade_explains_usage_errors(fake_api, tmp_path):
 def test_show_grade_missing_file(tmp_path):
     view = nbh.show_grade(tmp_path / "nowhere.py")
     assert view.report is None and "No drill file" in repr(view)
+
+
+def exercise_notebook(task: str, answer: str | None) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(task, metadata={"tags": ["exercise"]})]
+    if answer is not None:
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"<details><summary>Answer</summary>\n\n```python\n{answer}\n```\n</details>", metadata={"tags": ["answer"]}))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_an_exercise_needs_its_answer_right_after_it():
+    with pytest.raises(ValueError, match="needs an answer cell"):
+        nbh.exercises(exercise_notebook("x = ...\nassert x == 2", None))
+
+
+@pytest.mark.parametrize("task, fails", [("x = ...\nassert x == 2", False), ("x = 2  # ...\nassert x == 2", True)],
+                         ids=["blank fails until filled", "blank that already passes"])
+def test_ci_runs_each_exercise_unfilled_then_answered(task, fails):
+    nb = nbh.with_answers(exercise_notebook(task, "x = 2\nassert x == 2"))
+    assert [c.source for c in nb.cells][1] == "x = 2\nassert x == 2"
+    NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S, allow_errors=True).execute()
+    errors = [o.evalue for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == (["the exercise passes with its blanks unfilled: it checks nothing"] if fails else [])
