@@ -202,7 +202,7 @@ def what_next(rows: list[Row], style: Style) -> list[str]:
     lines = [style.paint(f"Next: {row.drill.name}", "bold") + f" ({row.drill.title})"]
     if row.status == BROKE:
         return lines + [f"  the grader itself failed on {file}: {row.broke}"]
-    commands = [(f"docchat-grade --watch {file}", "re-grades on every save")]
+    commands = [("docchat-grade --watch", f"re-grades {file} on every save, then moves on to the next drill")]
     if row.status == NOT_STARTED:
         lines.append(f"  read {workbook.lesson(row.drill.name, row.path)}, then edit {file}")
     elif row.report.error:
