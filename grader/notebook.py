@@ -28,6 +28,8 @@ __all__ = ["GradeView", "QuizResult", "check_answer", "exercises", "peak_mib", "
 # --------------------------------------------------------------------------- grading
 
 _ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️"}
+_NOT_STARTED = ("Not started: this file is still the skeleton you were given, so no check was run. "
+                "Fill in its TODOs, save, and run this cell again.")
 
 
 class _PlainUnicode(io.StringIO):
@@ -63,7 +65,8 @@ class GradeView:
     def __repr__(self) -> str:
         if self.report is None:
             return self.note
-        return render(from_document(self.report), _PlainUnicode())
+        report = render(from_document(self.report), _PlainUnicode())
+        return f"{report}\n{_NOT_STARTED}\n" if self.report.get("not_started") else report
 
     def _repr_html_(self) -> str:
         if self.report is None:
@@ -74,8 +77,7 @@ class GradeView:
             f"<td>{_code_spans(title)}</td><td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
             + (f"<br><i>Hint: {_code_spans(hint)}</i>" if hint else "") + "</td></tr>"
             for status, level, check_id, title, message, hint in self._checks())
-        note = ("<p>Not started: this file is still the skeleton you were given, so no check was run. "
-                "Fill in its TODOs, save, and run this cell again.</p>" if self.report.get("not_started") else "")
+        note = f"<p>{_NOT_STARTED}</p>" if self.report.get("not_started") else ""
         return (f"<p><b>{esc(self._headline())}</b></p>{note}"
                 "<table><thead><tr><th>status</th><th>level</th><th>check id (for <code>docchat-grade hint</code>)"
                 "</th><th>check</th><th>feedback</th></tr></thead>"
@@ -343,10 +345,10 @@ QUIZ: dict[str, dict] = {
         "feedback": ("leIuLnlVCd+36AmckbhOz8/hChHbjJXJRkBoRDT08rWd4C5gL1VM9a3kTIeV6w6A0fRFC9ePiZtCDngT"
                      "Lqf6roC1O2kwWQv9teVMk8W4B53J9hdJxYaUgkJcLA0yp+Szm6MkLC4QSvKs6QWegOVAw5+xB0uIycS9"
                      "T0ssETHr+KaK4D1pMgBO76+hG52QpwbPzOcMBd7JlZ1GVywLMeL554ivPSw3AkS8tugCh5GuEcGdv0VL"
-                     "0cvcyQVvLCYg5PygnK86YichSu+w8kyGhLgJz8v6ABqSnJbJU0ZpRDLi5bGLsm98MRpI+ajyTJOLr0KG"
-                     "zLMJBsGdxoZJDm1EIvX2tIbgIH5jB07vr+AehsnrFYbL+0UH3cmUjFNcdUpjq7fliuJ1LGE0SP++8Rje"
-                     "xaoMnMj2F0mA2dTJUEd4DGHmt62Bom9lJ1kL7KnuD5eWuEKG0bMEScWGlIJCXCBEMej7q86vPSw0EEn0"
-                     "tO4H3Me2")},
+                     "0cvcyQVvLCYg5PygnK86YichSu+w8kyGhLgJz8v6ABqSnJbJU0ZpRDLi5bGLsm98MRpI+ajyQNKMuEKD"
+                     "0OARSduPxp1PT3hEMfX4pIuzPCwgB0rvs+Qf0oq5QobMsw4A3oWDjQsObQolp/60zq4qeiYHC+6+9R6b"
+                     "gK9MzZOzRw2Q08bLZk1vATHzu+ePrjx7JgcLruuzTIWMvwrP3rMPBtDJj40LDnwWLuTytJ3gJmJjFAvr"
+                     "tPMHl5fnQp/Q/wlJ3ZvGnkJMZAsu7Lnlkw==")},
     "background.q2": {"right": "106ecc554ab41c7c74df",
         "feedback": ("dZO7rOh3q8Ne2kGq2VDpgyJbhk4fepMd59XLTWqMKS9i3rTpoXfg+RHUQbPaXb7SNlCXC1k93ku8jcke"
                      "Po4Kan3Ztfyme6nxWMcE9NRR+o4lWpAJEmvSGPeLjgR7yi0vbcXgrrcv6PRF2Rj5wlf/12N3gw0ceIAE"

@@ -69,7 +69,7 @@ def test_a_begun_drill_is_graded_and_says_so(tmp_path: Path) -> None:
 def test_the_notebook_view_of_a_skeleton() -> None:
     view = show_grade(DRILLS / "upload.py")
     assert view.report["not_started"] is True and not view.passed
-    assert "Not started" in view._repr_html_()
+    assert "Not started" in view._repr_html_() and "Not started" in repr(view)
     assert from_document(view.report).score == 0
 
 
