@@ -5,9 +5,8 @@ fingerprint of the skeleton shipped with this grader (`is_untouched`) is not gra
 reported with no passing check (`not_started`): a skeleton fails by design, and a check it
 happens to pass (a 422 FastAPI gives for free) is not the learner's work. The single-file
 report, the watcher, the progress table and batch grading all ask `is_untouched`. Nothing
-here records what the learner did, so
-nothing can go stale; the fingerprints change only when a skeleton does, and
-tests/test_progress.py fails until they are recorded again with:
+here records what the learner did, so nothing can go stale; the fingerprints change only when
+a skeleton does, and tests/test_progress.py fails until they are recorded again with:
 
     python -m grader.skeletons        # from the workbook root
 """

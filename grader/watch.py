@@ -94,7 +94,7 @@ def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.
         content = _settled(path)
         if content == graded:
             if next(wake, ENDED) is ENDED:
-                return
+                return False
             continue
         graded, run = content, run + 1
         if clear and run > 1:
@@ -137,7 +137,8 @@ def follow_course(root: Path, grade: Callable[[Path, str], Report], out: TextIO,
         if not watch(path, lambda: grade(path, drill.name), out, stop, polling, clear, core_passed, intro):
             return
         later = drills[number:]
-        moving = f", moving on to {later[0].name}: {workbook.shown(workbook.drill_file(root, later[0].name))}" if later else ""
+        moving = (f", moving on to {later[0].name}: {workbook.shown(workbook.drill_file(root, later[0].name))}"
+                  if later else "")
         intro = style.paint(f"{text.MARKS['passed'][0 if style.unicode else 1]} {drill.name}: every core check "
                             f"passes{moving}", "passed") + "\n"
         if not later:
