@@ -4,7 +4,7 @@
 fingerprint of the skeleton shipped with this grader (`is_untouched`) is not graded, and is
 reported with no passing check (`not_started`): a skeleton fails by design, and a check it
 happens to pass (a 422 FastAPI gives for free) is not the learner's work. The single-file
-report, the watcher, the progress table and batch grading all ask `is_untouched`. Nothing
+report, the watcher and the progress table ask `is_untouched`, the one place it is decided. Nothing
 here records what the learner did, so nothing can go stale; the fingerprints change only when
 a skeleton does, and tests/test_progress.py fails until they are recorded again with:
 
