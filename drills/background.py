@@ -33,6 +33,8 @@ def send_confirmation(email: str, filename: str) -> None:
 
 @app.post("/upload")
 async def upload(file: UploadFile):
+    # A fresh clone has no uploads/ folder, and open() creates files, not folders (lesson 1, section 11).
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
     # TODO: also take the form field `email`.
     # TODO: save the file under UPLOAD_DIR with a fresh job id, record the job as
     #       {"job_id": ..., "status": "queued", "error": None}, and put it on the queue.

@@ -27,6 +27,8 @@ def queue_ingest(job_id: str, path: Path) -> None:
 
 @app.post("/upload")
 async def upload(file: UploadFile):
+    # A fresh clone has no uploads/ folder, and open() creates files, not folders (lesson 1, section 11).
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
     # TODO: refuse anything that is not a PDF with 415, before saving a byte.
     # TODO: make a fresh job id, and stream the file to UPLOAD_DIR in chunks (not file.read()
     #       with no size). Past MAX_BYTES, delete what you wrote and refuse with 413.

@@ -14,7 +14,7 @@ from pathlib import Path
 from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
 
 USAGE = ("docchat-grade [PATH] [--watch] [--drill NAME] [--format FORMAT] | docchat-grade --list | "
-         "docchat-grade hint CHECK_ID | docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR | "
+         "docchat-grade hint CHECK_ID|DRILL | docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR | "
          "docchat-grade merge OUT_DIR... --out OUT_DIR | docchat-grade gradescope-zip")
 
 # subcommand -> module with `main(argv: list[str]) -> int`
@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
                "graded; 2 usage error; 3 the grader itself broke.")
     p.add_argument("path", nargs="?", help="the drill file, e.g. drills/upload.py; with none, every "
                    "drill's progress in the workbook")
-    p.add_argument("--watch", action="store_true", help="re-grade PATH every time it is saved")
+    p.add_argument("--watch", action="store_true", help="re-grade PATH every time it is saved; with no "
+                   "PATH, follow the course: watch the current drill, then the next once its core passes")
     p.add_argument("--list", action="store_true", help="list the drills and their checks, with levels")
     p.add_argument("--workbook", metavar="DIR", help="the workbook (default: found from the current folder)")
     p.add_argument("--drill", help="which drill the file is (default: from the file name)")
@@ -56,27 +57,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         from grader.listing import list_command
         return list_command(args)
-    if args.path is None:
-        from grader.progress import progress_command
-        return progress_command(args)
     if args.watch:
         from grader.watch import watch_command
         return watch_command(args)
+    if args.path is None:
+        from grader.progress import progress_command
+        return progress_command(args)
     return grade_command(args)
 
 
 def grade_command(args: argparse.Namespace) -> int:
-    from grader.api import UsageError, grade_report
-    from grader.engine.runner import limits_from
-    from grader.engine.runner import GraderBroke
+    from grader import skeletons, workbook
+    from grader.api import UsageError
+    from grader.engine.runner import GraderBroke, limits_from
 
+    path = Path(args.path)
     try:
-        report = grade_report(Path(args.path), args.drill, limits=limits_from(args), isolation=args.sandbox)
+        report = skeletons.graded(path, args.drill, limits=limits_from(args), isolation=args.sandbox)
     except UsageError as exc:
-        print(f"docchat-grade: {exc}\nusage: {USAGE}", file=sys.stderr)
+        meant = workbook.suggestion(path)
+        print(f"docchat-grade: {meant or exc}\nusage: {USAGE}", file=sys.stderr)
         return EXIT_USAGE
     except GraderBroke as exc:
         print(f"docchat-grade: the grader itself broke: {exc}", file=sys.stderr)
         return EXIT_GRADER_BROKE
     sys.stdout.write(importlib.import_module(FORMATS[args.format]).render(report))
+    if report.not_started and args.format == "text":
+        sys.stdout.write("\n" + skeletons.note(path, report.drill))
     return report.exit_code

@@ -1,5 +1,7 @@
 """`docchat-grade hint CHECK_ID`: a nudge, then on a second ask a stronger one, then the lesson.
 
+`docchat-grade hint DRILL` lists that drill's checks, to pick one from.
+
 The hints live in the ordered manifest, never in the drill file. How many times each hint
 was asked is the only thing remembered, in `.docchat/hints.json` under the workbook (kept
 out of git): it is a courtesy, not progress, so `--reset` simply forgets it.
@@ -77,7 +79,7 @@ def render(check: manifest.Check, asked: int, style: Style, remembered: bool = T
         first, *rest = textwrap.wrap(label + hint, 96, subsequent_indent=" " * len(label))
         lines += [style.paint(label, "bold" if number == asked else "dim") + first[len(label):], *rest]
     lines.append("")
-    lesson = manifest.load().drill(check.drill).lesson
+    lesson = workbook.lesson(check.drill)
     if asked > len(check.hints):
         lines.append(style.paint(f'Reread "{check.lesson}" in {lesson}.', "bold"))
         lines.append(f"(docchat-grade hint {check.id} --reset starts this check's hints over.)")
@@ -94,7 +96,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="docchat-grade hint",
         description="A hint for one check: ask again for a stronger one, then for the lesson section to reread.")
-    p.add_argument("check_id", nargs="?", metavar="CHECK_ID", help="e.g. upload.accepts_pdf (see docchat-grade --list)")
+    p.add_argument("check_id", nargs="?", metavar="CHECK_ID", help="e.g. upload.accepts_pdf (see docchat-grade --list); "
+                   "a drill's name lists its checks")
     p.add_argument("--reset", action="store_true", help="start this check's hints over (every check's, with no CHECK_ID)")
     p.add_argument("--workbook", metavar="DIR", help="the workbook (default: found from the current folder)")
     return p
@@ -109,6 +112,12 @@ def main(argv: list[str]) -> int:
         print("docchat-grade hint: which check? e.g. docchat-grade hint upload.accepts_pdf "
               "(docchat-grade --list shows them all)", file=sys.stderr)
         return EXIT_USAGE
+    if args.check_id in manifest.load().names and not args.reset:  # a drill: which of its checks?
+        from grader.listing import render as listing
+
+        sys.stdout.write(f"{args.check_id} is a drill; ask for one of its checks:\n\n"
+                         + listing([manifest.load().drill(args.check_id)], Style(sys.stdout)))
+        return EXIT_PASSED
     try:
         check = resolve(args.check_id) if args.check_id else None
     except UnknownCheck as exc:

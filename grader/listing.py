@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from grader import manifest
+from grader import manifest, workbook
 from grader.report import EXIT_PASSED, EXIT_USAGE
 from grader.formats.text import Style
 
@@ -27,7 +27,7 @@ def render(drills: list[manifest.Drill], style: Style) -> str:
     lines = []
     for number, drill in enumerate(drills, 1):
         lines.append(style.paint(f"{number}. {drill.name}{dot}{drill.title}", "bold")
-                     + style.paint(f"{dot}{drill.lesson}", "dim"))
+                     + style.paint(f"{dot}{workbook.lesson(drill.name)}", "dim"))
         for check in drill.checks:
             level = style.paint(check.level.ljust(7), "bold" if check.level == "core" else "dim")
             lines.append(f"   {level}  {check.id.ljust(width)}  {check.title}")

@@ -13,18 +13,23 @@ import hashlib
 import html
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import skeletons
 from grader.report import from_document
 from grader.formats.text import render
 
-__all__ = ["GradeView", "QuizResult", "check_answer", "show_grade"]
+__all__ = ["GradeView", "QuizResult", "check_answer", "exercises", "peak_mib", "serving", "show_grade",
+           "with_answers"]
 
 
 # --------------------------------------------------------------------------- grading
 
 _ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️"}
+_NOT_STARTED = ("Not started: this file is still the skeleton you were given, so no check was run. "
+                "Fill in its TODOs, save, and run this cell again.")
 
 
 class _PlainUnicode(io.StringIO):
@@ -50,30 +55,41 @@ class GradeView:
         return f"{line}. {r['error']}" if r.get("error") else line
 
     def _checks(self):
-        """(status with icon, level, title, message, hint) per check; hints only for failures."""
+        """(status with icon, level, id, title, message, hint) per check; hints only for failures."""
         for check in self.report.get("checks", []):
             status = check.get("status", "")
             hint = check.get("hint") if status in ("failed", "error") else ""
-            yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""),
-                   check.get("title") or check.get("id", ""), check.get("message") or "", hint or "")
+            yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""), check.get("id", ""),
+                   check.get("title", ""), check.get("message") or "", hint or "")
 
     def __repr__(self) -> str:
         if self.report is None:
             return self.note
-        return render(from_document(self.report), _PlainUnicode())
+        report = render(from_document(self.report), _PlainUnicode())
+        return f"{report}\n{_NOT_STARTED}\n" if self.report.get("not_started") else report
 
     def _repr_html_(self) -> str:
         if self.report is None:
             return f"<p>ℹ️ {html.escape(self.note)}</p>"
         esc = html.escape
         rows = "".join(
-            f"<tr><td>{esc(status)}</td><td>{esc(level)}</td><td>{esc(title)}</td>"
-            f"<td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
-            + (f"<br><i>Hint: {esc(hint)}</i>" if hint else "") + "</td></tr>"
-            for status, level, title, message, hint in self._checks())
-        return (f"<p><b>{esc(self._headline())}</b></p>"
-                "<table><thead><tr><th>status</th><th>level</th><th>check</th>"
-                f"<th>feedback</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<tr><td>{esc(status)}</td><td>{esc(level)}</td><td><code>{esc(check_id)}</code></td>"
+            f"<td>{_code_spans(title)}</td><td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
+            + (f"<br><i>Hint: {_code_spans(hint)}</i>" if hint else "") + "</td></tr>"
+            for status, level, check_id, title, message, hint in self._checks())
+        note = f"<p>{_NOT_STARTED}</p>" if self.report.get("not_started") else ""
+        return (f"<p><b>{esc(self._headline())}</b></p>{note}"
+                "<table><thead><tr><th>status</th><th>level</th><th>check id (for <code>docchat-grade hint</code>)"
+                "</th><th>check</th><th>feedback</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
+
+
+def _code_spans(text: str) -> str:
+    """`text` as HTML, its `backticked` parts as <code>, as Markdown would show them."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unmatched backtick: show the text as it is
+        return html.escape(text)
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
 
 
 def show_grade(path: str | Path, drill: str | None = None) -> GradeView:
@@ -87,10 +103,88 @@ def show_grade(path: str | Path, drill: str | None = None) -> GradeView:
         return GradeView(note="The grading engine (grader.api) is not installed yet.")
     usage_error = getattr(api, "UsageError", Exception)
     try:
+        name = api.resolve_drill(path, drill)
+        if skeletons.is_untouched(path, name):
+            return GradeView(report=skeletons.not_started(name, str(path)).document())
         report = api.grade(str(path), drill=drill)
     except usage_error as exc:
         return GradeView(note=f"Could not grade {path}: {exc}")
     return GradeView(report=report)
+
+
+# --------------------------------------------------------------------------- demos
+
+async def peak_mib(app, path: str, size: int) -> float:
+    """POST a `size`-byte PDF straight into the ASGI `app`, as a server would: in 512 KiB
+    pieces, never whole. Return the peak of the memory Python allocated meanwhile, in MiB."""
+    from grader.asgi import drive
+    from grader.bodies import pdf_upload
+
+    body = pdf_upload(size)
+    exchange = await drive(app, "POST", path, body=body.pieces(), trace_memory=True,
+                           headers={"content-type": body.content_type, "content-length": str(len(body))})
+    return round(exchange.peak_memory / 2**20, 1)
+
+
+def serving(app):
+    """Serve `app` with a real uvicorn on 127.0.0.1 for the `with` block: `with serving(app) as live:`
+    gives `live.url` to send real HTTP requests to."""
+    from grader.live_server import serving as live
+
+    return live(app)
+
+
+# --------------------------------------------------------------------------- "your turn" exercises
+#
+# A code cell tagged `exercise` holds a task with `...` blanks ending in an `assert`; the
+# markdown cell right after it, tagged `answer`, folds the filled-in cell away as one ```python
+# block. The test suite and bench/notebooks.py run a lesson through `with_answers`.
+
+_ANSWER_CODE = re.compile(r"```python\n(.*?)\n```", re.S)
+
+_UNFILLED = """\
+try:
+    exec(compile({source!r}, "your turn (unfilled)", "exec"), get_ipython().user_ns)
+except Exception as exc:
+    print("as given, the exercise fails, as it should:", type(exc).__name__)
+else:
+    raise AssertionError("the exercise passes with its blanks unfilled: it checks nothing")
+"""
+
+
+def _tagged(cell, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+def exercises(nb) -> list[tuple[int, str]]:
+    """(index of each exercise cell, the code of its answer) in an nbformat notebook."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and _tagged(cell, "exercise"):
+            after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+            if after is None or after.cell_type != "markdown" or not _tagged(after, "answer"):
+                raise ValueError(f"exercise cell {i} needs an answer cell (markdown, tagged answer) right after it")
+            code = _ANSWER_CODE.findall(after.source)
+            if len(code) != 1:
+                raise ValueError(f"the answer to exercise cell {i} must hold exactly one ```python block")
+            found.append((i, code[0]))
+    return found
+
+
+def with_answers(nb):
+    """`nb` as CI runs it: each exercise first as given (it must fail), then with its answer
+    in its place (it must pass, like every cell)."""
+    import nbformat
+
+    answers = dict(exercises(nb))
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        if i in answers:
+            cells.append(nbformat.v4.new_code_cell(_UNFILLED.format(source=cell.source)))
+            cell = nbformat.v4.new_code_cell(answers[i])
+        cells.append(cell)
+    nb.cells = cells
+    return nb
 
 
 # --------------------------------------------------------------------------- quiz
@@ -143,7 +237,7 @@ class QuizResult:
         return f"{verdict} {self.explanation}"
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>"
+        return f"<p>{_code_spans(repr(self))}</p>"
 
 
 def check_answer(question_id: str, answer: str) -> QuizResult:
@@ -251,21 +345,25 @@ QUIZ: dict[str, dict] = {
         "feedback": ("leIuLnlVCd+36AmckbhOz8/hChHbjJXJRkBoRDT08rWd4C5gL1VM9a3kTIeV6w6A0fRFC9ePiZtCDngT"
                      "Lqf6roC1O2kwWQv9teVMk8W4B53J9hdJxYaUgkJcLA0yp+Szm6MkLC4QSvKs6QWegOVAw5+xB0uIycS9"
                      "T0ssETHr+KaK4D1pMgBO76+hG52QpwbPzOcMBd7JlZ1GVywLMeL554ivPSw3AkS8tugCh5GuEcGdv0VL"
-                     "0cvcyQVvLCYg5PygnK86YichSu+w8kyGhLgJz8v6ABqSnJbJU0ZpRDLi5bGLsm98MRpI+ajyTJOLr0KG"
-                     "zLMJBsGdxoZJDm1EIvX2tIbgIH5jB07vr+AehsnrFYbL+0UH3cmUjFNcdUpjq7fliuJ1LGE0SP++8Rje"
-                     "xaoMnMj2F0mA2dTJUEd4DGHmt62Bom9lJ1kL7KnuD5eWuEKG0bMEScWGlIJCXCBEMej7q86vPSw0EEn0"
-                     "tO4H3Me2")},
+                     "0cvcyQVvLCYg5PygnK86YichSu+w8kyGhLgJz8v6ABqSnJbJU0ZpRDLi5bGLsm98MRpI+ajyQNKMuEKD"
+                     "0OARSduPxp1PT3hEMfX4pIuzPCwgB0rvs+Qf0oq5QobMsw4A3oWDjQsObQolp/60zq4qeiYHC+6+9R6b"
+                     "gK9MzZOzRw2Q08bLZk1vATHzu+ePrjx7JgcLruuzTIWMvwrP3rMPBtDJj40LDnwWLuTytJ3gJmJjFAvr"
+                     "tPMHl5fnQp/Q/wlJ3ZvGnkJMZAsu7Lnlkw==")},
     "background.q2": {"right": "106ecc554ab41c7c74df",
         "feedback": ("dZO7rOh3q8Ne2kGq2VDpgyJbhk4fepMd59XLTWqMKS9i3rTpoXfg+RHUQbPaXb7SNlCXC1k93ku8jcke"
                      "Po4Kan3Ztfyme6nxWMcE9NRR+o4lWpAJEmvSGPeLjgR7yi0vbcXgrrcv6PRF2Rj5wlf/12N3gw0ceIAE"
                      "64GPcH/fIDku2KmutDj7uROZQfvWHaSDYXeDDRx4gATrgY9wf98gOS7fv/i3JanlVMETsNBMpYM2RodO"
                      "Fj+DHvuajgRpxT8iLsO/+qA+7OQfl035l1u8mWMXoA8UdJUZ8ZqFQErNOCF9kbbnpDL6t1jbQa3dWr7Q"
                      "JkeUCwU/ghnxjI5XbYwqJGqRvue3JKngWMEJ+dxLsIE+")},
-    "background.q3": {"right": "0ffa1e0cc6e1ed0bff79",
-        "feedback": ("N+Z2oWEQwJr/Q2OR2rOIFVBPhMwl74qh+CBU6xCjLWstqm70M1WQsbwXeJeUoMACR0nL1zK8xLrkLR3x"
-                     "FvAyJGy2cvAuXYf6shsr2tb2kkcXaorNNd36nLAtFexRvilrPqFj8TJVkfT2WHnY1rXLDFJehMsv+Iqh"
-                     "8TYf7F/yamtupzW5exK2vPUXf5nHv4gLXFqOzWHzxLnpZR3xUaQuLmy0Zew4VZGnt0QrldG5xxVMAsvp"
-                     "Lu7B9eQtFetRvTM4OOR57C8QgLGwW2SLwPTPCFBfy8ouvMv1+ioWvwClIz4p6jWvexKG9qoXKbmUps0U"
-                     "QU2ZymH4xbDjZRrwBfAxKiWwN+o1VIey+VlijNG40VwVWIPbYejLpvtlEPYUo2Y8JbB/oy9Yh/TgRWSb"
-                     "0afbSRdR")},
+    "background.q3": {"right": "a1735f778c28be7c8ae8",
+        "feedback": ("N+Z2oWEQwJWwVHmZx7yICEcMip4q9ca5sCkb7BSjZiI45Hb3e1+Mt/UMK6v9k/wiZ2HLzTX92KHjZQHp"
+                     "GLMpOSLjZKM8QoO39VF+lJSnwBJBSITJL7CKovgsF/dRpyciOLc35TRCwqblWWWR2rOIBVRPgNkz89+7"
+                     "9GUA/gK7NWVu6DehORLY9LJCfZHXu9oJEl/L2TP9ybD2MBi/ArgzPyirYO17R4O95EQrntumiBVAQoXX"
+                     "L/uKt/EmH/gDvzMlKORj4ihbkfqwY2OdlKDJFF4Mgs1h8MWm5GUb8VGxZig+pWTrdxCD9MN+TLP9mORL"
+                     "FU2Fni7p3vj/I1nyFL0pOTXkfOo3XM70/0Urj9yxxkdBRI6eMfDLofYqBvJWo2YsPqV05ntAh6b5WG/Y"
+                     "nJDHBF5JmZ5wrIqmvGU/6hO1NCUpsHLwewPS9OMXaYGUsM0BVFmHymi82KD+NlTwBKRmLSW2ZPd1Es70"
+                     "slQpwpT25ghBRILQJrzYsPMqBvsC8DIjKeRj4ihbwrX+TnyQ0abNSxVfhJ419M+n9WUd7FG+KT8krXnk"
+                     "e0SN9OJSeI3ZsZJHXErLyin5iqXiKhf6AqNmLyWhZKM5VYS74lIrjNyxiBNUX4CeJPLOprxlHetRuTVr"
+                     "K6t55nUSzvSyUynClPbuBkZYqu4IvMGw9TUHvx+/Zjkpp3jxPxCNsrBVapvfs9oIQEKPnjX92b7jZRXx"
+                     "FfAoLjqhZaMpVZam+VJ42MC8zQobDpY=")},
 }

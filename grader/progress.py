@@ -67,7 +67,7 @@ class Row:
         if status == NOT_STARTED:
             if not self.path.exists():
                 return f"{file} is missing (git checkout -- {file} brings the skeleton back)"
-            return f"read {self.drill.lesson}, then edit {file}"
+            return f"read {workbook.lesson(self.drill.name, self.path)}, then edit {file}"
         if status == BROKE:
             return "the grader failed on this drill: please report it"
         if self.report.error:
@@ -147,7 +147,7 @@ def grade_rows(rows: list[Row], options: list[str], tick: Tick = lambda *_: None
 def survey(root: Path, options: list[str] = (), tick: Tick = lambda *_: None) -> list[Row]:
     """Every manifest drill in course order, graded unless it is not started."""
     rows = [Row(drill, workbook.drill_file(root, drill.name)) for drill in manifest.load().drills]
-    started = [r for r in rows if r.path.is_file() and not skeletons.is_pristine(r.drill.name, r.path)]
+    started = [r for r in rows if r.path.is_file() and not skeletons.is_untouched(r.path, r.drill.name)]
     grade_rows(started, list(options), tick)
     return rows
 
@@ -202,9 +202,9 @@ def what_next(rows: list[Row], style: Style) -> list[str]:
     lines = [style.paint(f"Next: {row.drill.name}", "bold") + f" ({row.drill.title})"]
     if row.status == BROKE:
         return lines + [f"  the grader itself failed on {file}: {row.broke}"]
-    commands = [(f"docchat-grade --watch {file}", "re-grades on every save")]
+    commands = [("docchat-grade --watch", f"re-grades {file} on every save, then moves on to the next drill")]
     if row.status == NOT_STARTED:
-        lines.append(f"  read {row.drill.lesson}, then edit {file}")
+        lines.append(f"  read {workbook.lesson(row.drill.name, row.path)}, then edit {file}")
     elif row.report.error:
         lines += textwrap.wrap(f"{file} can't be graded yet: {row.report.error}", 96,
                                initial_indent="  ", subsequent_indent="    ")
@@ -223,9 +223,9 @@ def exit_code(rows: list[Row]) -> int:
 
 
 def progress_command(args: argparse.Namespace) -> int:
-    if args.watch or args.drill or args.format != "text":
-        print("docchat-grade: --watch, --drill and --format need a PATH, e.g. docchat-grade --watch "
-              "drills/upload.py (with no PATH, docchat-grade shows every drill's progress)", file=sys.stderr)
+    if args.drill or args.format != "text":
+        print("docchat-grade: --drill and --format need a PATH, e.g. docchat-grade drills/upload.py "
+              "--format json (with no PATH, docchat-grade shows every drill's progress)", file=sys.stderr)
         return EXIT_USAGE
     try:
         root = workbook.find(args.workbook)

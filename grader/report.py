@@ -28,6 +28,7 @@ class Report:
     error: str | None = None
     isolation: str | None = None  # the sandbox the learner's code ran in (grader.engine.isolation)
     grader_broke: bool = False  # kept out of the document; decides exit code 3
+    not_started: bool = False   # the file is still the shipped skeleton: nothing was run
 
     @property
     def status(self) -> str:
@@ -56,6 +57,7 @@ class Report:
             "score": self.score, "max_score": self.max_score,
             "checks": [asdict(c) for c in self.checks], "error": self.error,
             "isolation": self.isolation,
+            "not_started": self.not_started,
         }
 
     def to_json(self) -> str:
@@ -64,7 +66,8 @@ class Report:
 
 def from_document(doc: dict) -> Report:
     return Report(drill=doc["drill"], target=doc["target"], error=doc["error"],
-                  isolation=doc.get("isolation"), checks=[CheckResult(**c) for c in doc["checks"]])
+                  isolation=doc.get("isolation"), checks=[CheckResult(**c) for c in doc["checks"]],
+                  not_started=doc.get("not_started", False))
 
 
 def render(report: Report) -> str:

@@ -1,4 +1,7 @@
-"""`docchat-grade --watch PATH`: re-grade on every save and show what changed since the last run.
+"""`docchat-grade --watch [PATH]`: re-grade on every save and show what changed since the last run.
+
+With no PATH it follows the course, like Rustlings: it watches the first drill in course order
+whose core checks do not all pass yet, and once they do, says so and moves on to the next.
 
 File events come from `watchfiles` (inotify, FSEvents, ...), watching the file's folder so
 editors that save by writing a new file and renaming it are seen too; where it cannot watch,
@@ -17,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
+from grader import manifest, skeletons, workbook
 from grader.formats import text
-from grader.api import UsageError, grade_report, resolve_drill
+from grader.api import UsageError, resolve_drill
 from grader.report import EXIT_PASSED, EXIT_USAGE, Report
 from grader.engine.runner import limits_from
 
@@ -71,9 +75,15 @@ def since(before: Report | None, now: Report, style: text.Style) -> list[str]:
     return ["since the last graded run:", *lines] if lines else ["since the last graded run: no check changed"]
 
 
+def core_passed(report: Report) -> bool:
+    return report.status == "passed"
+
+
 def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.Event,
-          polling: bool = False, clear: bool | None = None) -> None:
-    """Grade `path` now and whenever its content changes, until `stop` is set (or Ctrl-C)."""
+          polling: bool = False, clear: bool | None = None,
+          until: Callable[[Report], bool] | None = None, intro: str = "") -> bool:
+    """Grade `path` now and whenever its content changes, until `stop` is set (or Ctrl-C), or
+    until a report satisfies `until` (then return True). `intro` heads every screen."""
     style = text.Style(out)
     clear = out.isatty() if clear is None else clear
     wake = wakeups(path, stop, polling)
@@ -84,7 +94,7 @@ def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.
         content = _settled(path)
         if content == graded:
             if next(wake, ENDED) is ENDED:
-                return
+                return False
             continue
         graded, run = content, run + 1
         if clear and run > 1:
@@ -97,16 +107,44 @@ def watch(path: Path, grade: Callable[[], Report], out: TextIO, stop: threading.
         except Exception as exc:  # the grader broke: say so, and keep watching for the next save
             report, problem = None, f"the grader itself broke: {exc}"
         screen = [CLEAR] if clear else []
+        screen += [intro] if intro else []
         if report is None:
             screen.append(f"docchat-grade: {problem}\n")
         else:
             screen += [text.render(report, out), *(line + "\n" for line in since(last, report, style))]
+            screen += ["\n" + skeletons.note(path, report.drill)] if report.not_started else []
             last = report if not report.error else last
         dot = " · " if style.unicode else " - "
-        screen.append(style.paint(f"run {run} at {time.strftime('%H:%M:%S')}{dot}watching {path}: "
-                                  "save to re-grade, Ctrl-C to stop", "dim") + "\n")
+        screen.append(style.paint(f"run {run} at {time.strftime('%H:%M:%S')}{dot}watching "
+                                  f"{workbook.shown(path)}: save to re-grade, Ctrl-C to stop", "dim") + "\n")
         out.write("".join(screen))
         out.flush()
+        if until and report and until(report):
+            return True
+    return False
+
+
+def follow_course(root: Path, grade: Callable[[Path, str], Report], out: TextIO, stop: threading.Event,
+                  polling: bool = False, clear: bool | None = None) -> None:
+    """Watch each drill in course order until its core checks pass, then move on and say so."""
+    style = text.Style(out)
+    intro = ""
+    drills = manifest.load().drills
+    for number, drill in enumerate(drills, 1):
+        path = workbook.drill_file(root, drill.name)
+        intro += style.paint(f"course: drill {number} of {len(drills)}, {drill.name} "
+                             f"({drill.title}); lesson {workbook.lesson(drill.name, path)}", "bold") + "\n\n"
+        if not watch(path, lambda: grade(path, drill.name), out, stop, polling, clear, core_passed, intro):
+            return
+        later = drills[number:]
+        moving = (f", moving on to {later[0].name}: {workbook.shown(workbook.drill_file(root, later[0].name))}"
+                  if later else "")
+        intro = style.paint(f"{text.MARKS['passed'][0 if style.unicode else 1]} {drill.name}: every core check "
+                            f"passes{moving}", "passed") + "\n"
+        if not later:
+            out.write(intro + style.paint("That was the last drill: every drill's core checks pass, the course "
+                                          "is done. docchat-grade shows the stretch checks left.", "passed") + "\n")
+            out.flush()
 
 
 def _content(path: Path) -> bytes | None:
@@ -128,20 +166,29 @@ def _settled(path: Path) -> bytes | None:
 
 
 def watch_command(args: argparse.Namespace) -> int:
-    path = Path(args.path)
+    path = Path(args.path) if args.path else None
     try:
         if args.format != "text":
             raise UsageError("--watch shows the text report; --format is for single runs")
-        if not path.is_file():
-            raise UsageError(f"no such file: {path}")
-        drill = resolve_drill(path, args.drill)
-    except UsageError as exc:
+        if path is None:
+            if args.drill:
+                raise UsageError("--drill needs a PATH; with none, --watch follows the course")
+            root = workbook.find(args.workbook)
+        elif not path.is_file() or path.suffix == ".ipynb":
+            raise UsageError(workbook.suggestion(path) or f"no such file: {path}")
+        else:
+            drill = resolve_drill(path, args.drill)
+    except (UsageError, workbook.NoWorkbook) as exc:
         print(f"docchat-grade: {exc}", file=sys.stderr)
         return EXIT_USAGE
     limits = limits_from(args)
     try:
-        watch(path, lambda: grade_report(path, drill, limits=limits, isolation=args.sandbox), sys.stdout,
-              threading.Event())
+        if path is None:
+            follow_course(root, lambda p, d: skeletons.graded(p, d, limits=limits, isolation=args.sandbox),
+                          sys.stdout, threading.Event())
+        else:
+            watch(path, lambda: skeletons.graded(path, drill, limits=limits, isolation=args.sandbox),
+                  sys.stdout, threading.Event())
     except KeyboardInterrupt:
         print("\nstopped watching.")
     return EXIT_PASSED

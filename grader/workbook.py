@@ -36,8 +36,54 @@ def drill_file(root: Path, drill: str) -> Path:
 
 
 def shown(path: Path) -> str:
-    """`path` as the learner would type it from here: relative when it is below the cwd."""
+    """`path` as the learner would type it from here: relative to the cwd when it is below the
+    cwd or in the same workbook (`../notebooks/01_uploads.ipynb` from drills/), else absolute."""
+    path, here = Path(path).resolve(), Path.cwd().resolve()
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return os.fspath(path)
+        root = find(start=here)
+    except NoWorkbook:
+        root = here
+    if path.is_relative_to(here) or path.is_relative_to(root):
+        return os.path.relpath(path, here)
+    return os.fspath(path)
+
+
+def lesson(drill: str, near: Path | None = None) -> str:
+    """The lesson notebook of `drill`, shown from the cwd, in the workbook at or above `near` (or the cwd)."""
+    from grader import manifest
+
+    relative = manifest.load().drill(drill).lesson
+    try:
+        root = find(start=Path(near).resolve().parent if near else None)
+    except NoWorkbook:
+        return relative
+    return shown(root / relative)
+
+
+def suggestion(given: Path) -> str | None:
+    """What the learner meant by a path that is not a drill file: a lesson notebook, or a typo
+    of a drill file's name (`upload`, `drills/uploads.py`); None when nothing fits."""
+    import difflib
+
+    from grader import manifest
+
+    drills = {d.name: d for d in manifest.load().drills}
+    try:
+        root = find(start=given.resolve().parent)
+    except NoWorkbook:
+        root = None
+
+    def drill_shown(name: str) -> str:
+        return shown(drill_file(root, name)) if root else f"drills/{name}.py"
+
+    if given.suffix == ".ipynb":
+        drill = next((d for d in drills.values() if Path(d.lesson).name == given.name), None)
+        practice = f"; its drill is {drill_shown(drill.name)}" if drill else ""
+        return f"{given} is a lesson, not a drill: open it in Jupyter and run its cells{practice}"
+    close = difflib.get_close_matches(given.stem, list(drills), n=1, cutoff=0.6)
+    if given.is_file() or not close:
+        return None
+    for candidate in (given.parent / f"{close[0]}.py", given.parent / "drills" / f"{close[0]}.py"):
+        if candidate.is_file():
+            return f"no such file: {given}; did you mean {candidate}?"
+    return f"no such file: {given}; did you mean {drill_shown(close[0])}?"

@@ -28,8 +28,10 @@ def test_solution_exits_0_with_a_passing_summary():
     assert "\x1b[" not in done.stdout  # not a TTY: no colour
 
 
-def test_drill_exits_1_and_explains_each_failure():
-    done = run("drills/upload.py")
+def test_drill_exits_1_and_explains_each_failure(tmp_path):
+    begun = tmp_path / "upload.py"
+    begun.write_text((ROOT / "drills" / "upload.py").read_text() + "\n# begun\n")
+    done = run(str(begun))
     assert done.returncode == 1
     failure = done.stdout.split("upload.accepts_pdf", 1)[1]
     for label in ("sent:", "got:", "expected:", "hint:"):

@@ -51,8 +51,16 @@ def outcomes(cases: list[ET.Element]) -> dict[str, int]:
             "skipped": tags.count("skipped")}
 
 
-@pytest.mark.parametrize("path, passed", [(SOLUTIONS / "errors.py", True), (DRILLS / "upload.py", False)])
-def test_junit_for_one_file_parses_and_its_counts_match(path, passed):
+def begun_skeleton(folder: Path) -> Path:
+    """The upload skeleton with one edit: graded (an untouched skeleton is "not started")."""
+    path = folder / "upload.py"
+    path.write_text((DRILLS / "upload.py").read_text() + "\n# begun\n")
+    return path
+
+
+@pytest.mark.parametrize("path, passed", [(SOLUTIONS / "errors.py", True), (None, False)])
+def test_junit_for_one_file_parses_and_its_counts_match(path, passed, tmp_path):
+    path = path or begun_skeleton(tmp_path)
     text, code = graded_as(path, "junit")
     assert code == (0 if passed else 1)
     root = ET.fromstring(text)
@@ -67,9 +75,9 @@ def test_junit_for_one_file_parses_and_its_counts_match(path, passed):
         assert failure.get("message") and "hint:" in failure.text
 
 
-@pytest.mark.parametrize("path", [SOLUTIONS / "errors.py", DRILLS / "upload.py"])
-def test_gradescope_for_one_file_has_the_fields_its_schema_requires(path):
-    text, _ = graded_as(path, "gradescope")
+@pytest.mark.parametrize("path", [SOLUTIONS / "errors.py", None])
+def test_gradescope_for_one_file_has_the_fields_its_schema_requires(path, tmp_path):
+    text, _ = graded_as(path or begun_skeleton(tmp_path), "gradescope")
     data = json.loads(text)
     jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert data["score"] == sum(t["score"] for t in data["tests"])

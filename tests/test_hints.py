@@ -105,3 +105,18 @@ def test_hints_live_in_the_manifest_not_in_the_drill_file(drill: str) -> None:
     source = path.read_text()
     leaked = [c.id for c in manifest.load().drill(drill).checks for h in c.hints if h in source]
     assert leaked == []
+
+
+def test_a_drill_name_lists_its_checks_instead_of_guessing_one(capsys) -> None:
+    drill = manifest.load().drills[0]
+    code, out, _ = ask(capsys, drill.name)
+    assert code == 0 and "hint 1 of" not in out
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("   ")] == [c.id for c in drill.checks]
+    assert "docchat-grade hint CHECK_ID" in out
+
+
+def test_the_lesson_to_reread_is_shown_from_the_learners_folder(root: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(root / "drills")
+    for _ in range(len(CHECK.hints) + 1):
+        _, out, _ = ask(capsys, CHECK.id)
+    assert f'Reread "{CHECK.lesson}" in ../{LESSON}' in out

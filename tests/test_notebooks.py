@@ -1,4 +1,13 @@
-"""The lesson notebooks: stored clean, well formed, runnable offline; and their helpers."""
+"""The lesson notebooks: stored clean, well formed, runnable offline; and their helpers.
+
+"Your turn" exercises (see grader.notebook.with_answers): a code cell tagged `exercise` holds a
+task with `...` blanks that ends in an `assert`; the markdown cell right after it, tagged
+`answer`, holds the filled-in cell as a ```python block inside a <details> fold. When a lesson
+runs here (`test_runs_top_to_bottom_offline`) or in bench/notebooks.py, each exercise runs
+twice: first as the learner finds it, which must fail (an exercise whose blanks already pass
+checks nothing), then with the answer's code in its place, which must pass. So neither the
+task nor its answer can rot.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import pytest
 from nbclient import NotebookClient
 
 import grader
+from grader import manifest
 from grader import notebook as nbh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +90,38 @@ def test_lesson_shape(path):
     assert nb.cells[-1].source == f'show_grade("../drills/{drill}.py")'
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_each_lesson_makes_the_learner_do_something(path):
+    nb = read(path)
+    found = nbh.exercises(nb)
+    assert found, f"{path.name} has no 'your turn' exercise (a code cell tagged exercise)"
+    for i, answer in found:
+        task = nb.cells[i].source
+        assert "..." in task and "assert " in task, f"exercise cell {i} has blanks (...) and ends in an assert"
+        assert "..." not in answer and answer != task
+        assert "<details><summary>" in nb.cells[i + 1].source, "the answer is folded away"
+    assert "**Predict, then run.**" in text_of(nb)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_flashcard_block_asks_for_recall_first(path):
+    cards = next(c.source for c in read(path).cells if c.source.startswith("## Flashcards"))
+    assert "out loud before you open it" in cards
+
+
+def headings(nb: nbformat.NotebookNode) -> set[str]:
+    return {line.lstrip("#").strip() for cell in nb.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if re.match(r"#{1,6} ", line)}
+
+
+@pytest.mark.parametrize("drill", manifest.load().drills, ids=lambda d: d.name)
+def test_every_check_points_at_a_heading_of_its_lesson(drill):
+    """`docchat-grade hint` ends with 'Reread "<lesson>" in <notebook>': that section must exist."""
+    sections = headings(read(ROOT / drill.lesson))
+    missing = {c.id: c.lesson for c in drill.checks if c.lesson not in sections}
+    assert missing == {}, f"not headings of {drill.lesson}: {missing}"
+
+
 def test_every_quiz_question_is_asked_once():
     asked = re.findall(r'check_answer\("([\w.]+)"', "".join(text_of(read(p)) for p in NOTEBOOKS))
     assert sorted(asked) == sorted(nbh.QUIZ)
@@ -98,7 +140,7 @@ def test_quiz_answers_are_not_in_the_notebook(path):
 def test_runs_top_to_bottom_offline(path, tmp_path):
     (tmp_path / "sitecustomize.py").write_text(OFFLINE_GUARD)
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    nb = read(path)
+    nb = nbh.with_answers(read(path))
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     before = sorted(NOTEBOOK_DIR.iterdir())
@@ -173,12 +215,22 @@ def test_grade_view_renders_a_table():
     page = view._repr_html_()
     assert page.count("<tr>") == 3 and "upload: failed (score 1/2)" in page
     assert "rejects &lt;non-PDF&gt; files" in page and "Hint: Check content_type." in page
+    assert "<td><code>upload.rejects_non_pdf</code></td>" in page, "ids to paste into docchat-grade hint"
     text = repr(view)  # the terminal report, as `docchat-grade drills/upload.py` prints it
     assert text.splitlines()[0] == "docchat-grade · upload · drills/upload.py"
     assert "✓ upload.accepts_pdf" in text and "✗ upload.rejects_non_pdf" in text
     assert "got 200, expected 415." in text and "hint:     Check content_type." in text
     assert "score 1/2" in text and "\x1b[" not in text
     assert not view.passed
+
+
+def test_backticks_render_as_code_not_literally():
+    report = {**FAKE_REPORT, "checks": [{**FAKE_REPORT["checks"][1], "hint": "Look at `file.content_type`."}]}
+    page = nbh.GradeView(report=report)._repr_html_()
+    assert "Hint: Look at <code>file.content_type</code>." in page and "`" not in page
+    unanswered = nbh.check_answer("uploads.q1", "")._repr_html_()
+    assert "<code>answer</code>" in unanswered and "`" not in unanswered
+    assert nbh._code_spans("a `<b>` and a stray `") == "a `&lt;b&gt;` and a stray `"
 
 
 def test_grade_view_shows_a_report_error():
@@ -195,6 +247,7 @@ def fake_api(monkeypatch):
         pass
 
     api.UsageError = UsageError
+    api.resolve_drill = lambda path, drill=None: drill or Path(path).stem
     api.calls = []
     monkeypatch.setitem(sys.modules, "grader.api", api)
     monkeypatch.setattr(grader, "api", api, raising=False)
@@ -226,3 +279,26 @@ def test_show_grade_explains_usage_errors(fake_api, tmp_path):
 def test_show_grade_missing_file(tmp_path):
     view = nbh.show_grade(tmp_path / "nowhere.py")
     assert view.report is None and "No drill file" in repr(view)
+
+
+def exercise_notebook(task: str, answer: str | None) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(task, metadata={"tags": ["exercise"]})]
+    if answer is not None:
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"<details><summary>Answer</summary>\n\n```python\n{answer}\n```\n</details>", metadata={"tags": ["answer"]}))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_an_exercise_needs_its_answer_right_after_it():
+    with pytest.raises(ValueError, match="needs an answer cell"):
+        nbh.exercises(exercise_notebook("x = ...\nassert x == 2", None))
+
+
+@pytest.mark.parametrize("task, fails", [("x = ...\nassert x == 2", False), ("x = 2  # ...\nassert x == 2", True)],
+                         ids=["blank fails until filled", "blank that already passes"])
+def test_ci_runs_each_exercise_unfilled_then_answered(task, fails):
+    nb = nbh.with_answers(exercise_notebook(task, "x = 2\nassert x == 2"))
+    assert [c.source for c in nb.cells][1] == "x = 2\nassert x == 2"
+    NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S, allow_errors=True).execute()
+    errors = [o.evalue for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == (["the exercise passes with its blanks unfilled: it checks nothing"] if fails else [])

@@ -54,7 +54,7 @@ def test_untouched_and_missing_drills_are_not_started_without_grading(tmp_path: 
     assert [r.drill.name for r in rows] == manifest.load().names
     assert started == []
     assert {r.status for r in rows} == {NOT_STARTED}
-    assert rows[0].next_step() == f"read {UPLOAD.lesson}, then edit {root / 'drills' / 'upload.py'}"
+    assert rows[0].next_step() == f"read {root / UPLOAD.lesson}, then edit {root / 'drills' / 'upload.py'}"
     missing = [r for r in rows if not r.path.exists()]
     assert all("is missing" in r.next_step() for r in missing)
 
@@ -149,8 +149,19 @@ def test_cli_progress_needs_a_workbook(tmp_path: Path, monkeypatch, capsys) -> N
     assert cli.main([]) == 2
     assert "no workbook here" in capsys.readouterr().err
     assert cli.main(["--workbook", str(tmp_path)]) == 2
-    assert cli.main(["--watch"]) == 2
-    assert "--watch, --drill and --format need a PATH" in capsys.readouterr().err
+    assert cli.main(["--format", "json"]) == 2
+    assert "--drill and --format need a PATH" in capsys.readouterr().err
+    assert cli.main(["--watch"]) == 2, "following the course needs a workbook too"
+    assert "no workbook here" in capsys.readouterr().err
+
+
+def test_paths_are_shown_from_the_folder_the_learner_is_in(tmp_path: Path, monkeypatch) -> None:
+    root = make_workbook(tmp_path / "wb", upload=skeleton())
+    row = Row(UPLOAD, root / "drills" / "upload.py")
+    monkeypatch.chdir(root)
+    assert row.next_step() == f"read {UPLOAD.lesson}, then edit drills/upload.py"
+    monkeypatch.chdir(root / "drills")
+    assert row.next_step() == f"read ../{UPLOAD.lesson}, then edit upload.py"
 
 
 def test_ctrl_c_during_the_table_stops_cleanly(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -1,8 +1,8 @@
-"""`docchat-grade --watch PATH`: re-grade on save, show what changed, stop cleanly.
+"""`docchat-grade --watch [PATH]`: re-grade on save, show what changed, follow the course, stop cleanly.
 
 Most tests drive the loop with a fast fake grader (the file holds the ids that pass) from a
-thread, write the file to trigger runs and stop the loop with an event; one test runs the
-real command in a process, saves a solution over the skeleton and stops it with SIGINT.
+thread, write the file to trigger runs and stop the loop with an event; two tests run the
+real command in a process, save a solution over the skeleton and stop it with SIGINT.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import watch
+from grader import manifest, watch
 from grader.api import UsageError
 from grader.report import CheckResult, Report
-from tests.workbooks import make_workbook, skeleton, solution, wait_for
+from tests.workbooks import made_up_report, make_workbook, skeleton, solution, wait_for
 
 CHECKS = [("w.a", "core"), ("w.b", "core"), ("w.c", "stretch")]
 
@@ -41,10 +41,12 @@ def fake_grade(path: Path):
 class Loop:
     """The watch loop running in a thread, writing into a buffer, until stopped."""
 
-    def __init__(self, path: Path, grade=None, **kwargs) -> None:
+    def __init__(self, path: Path, grade=None, target=watch.watch, **kwargs) -> None:
         self.out, self.stop = io.StringIO(), threading.Event()
-        self.thread = threading.Thread(target=watch.watch, daemon=True, kwargs=dict(
-            path=path, grade=grade or fake_grade(path), out=self.out, stop=self.stop, **kwargs))
+        if target is watch.watch:
+            kwargs["path"], grade = path, grade or fake_grade(path)
+        self.thread = threading.Thread(target=target, daemon=True, kwargs=dict(
+            grade=grade, out=self.out, stop=self.stop, **kwargs))
         self.thread.start()
 
     def runs(self) -> int:
@@ -169,11 +171,48 @@ def test_falls_back_to_polling_when_native_watching_fails(tmp_path: Path, monkey
     assert next(wake, "ended") == "ended"
 
 
+def course_grade(path: Path, drill: str) -> Report:
+    """A grader for the course loop: every check of `drill` passes once its file says "done"."""
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    failing = set() if "done" in path.read_text() else {c.id for c in manifest.load().drill(drill).checks}
+    return made_up_report(manifest.load().drill(drill), str(path), failing=failing)
+
+
+def test_with_no_path_it_follows_the_course_and_moves_on_when_the_core_passes(tmp_path: Path) -> None:
+    first, second, third, *_ = manifest.load().drills
+    root = make_workbook(tmp_path, **{d.name: "started" for d in manifest.load().drills})
+    (root / "drills" / f"{first.name}.py").write_text("done")
+    loop = Loop(root, grade=course_grade, target=watch.follow_course, root=root, polling=True)
+    try:
+        wait_for(lambda: f"watching {root / 'drills' / second.name}.py" in loop.out.getvalue(),
+                 what="the watcher to move past the passing first drill")
+        screen = loop.out.getvalue().split(f"{first.name} done: every core check passes")[-1]
+        assert f"{first.name}: every core check passes, moving on to {second.name}" in screen
+        assert f"course: drill 2 of" in screen and f"watching {root / 'drills' / third.name}.py" not in screen
+        (root / "drills" / f"{second.name}.py").write_text("done now")
+        wait_for(lambda: f"moving on to {third.name}" in loop.out.getvalue(), what="the move to the third drill")
+        assert f"watching {root / 'drills' / third.name}.py" in loop.out.getvalue().split(f"moving on to {third.name}")[-1]
+    finally:
+        loop.end()
+
+
+def test_the_course_ends_when_the_last_drill_passes(tmp_path: Path) -> None:
+    root = make_workbook(tmp_path, **{d.name: "done" for d in manifest.load().drills})
+    out = io.StringIO()
+    watch.follow_course(root, course_grade, out, threading.Event(), polling=True, clear=False)
+    assert out.getvalue().count("every core check passes, moving on to") == len(manifest.load().drills) - 1
+    assert "the course is done" in out.getvalue().splitlines()[-1]
+
+
 def test_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
     from grader import cli
 
     assert cli.main(["--watch", str(tmp_path / "upload.py")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert cli.main(["--watch", "notebooks/01_uploads.ipynb"]) == 2
+    assert "is a lesson, not a drill" in capsys.readouterr().err
+    assert cli.main(["--watch", "--drill", "upload"]) == 2
     (tmp_path / "notes.py").write_text("")
     assert cli.main(["--watch", str(tmp_path / "notes.py")]) == 2
     assert cli.main(["--watch", "--format", "json", str(tmp_path / "notes.py")]) == 2
@@ -188,7 +227,7 @@ def test_the_real_command_regrades_a_save_and_stops_on_ctrl_c(tmp_path: Path) ->
                                 env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     try:
         wait_for(lambda: "run 1 at" in log.read_text(), timeout=60, what="the first report")
-        assert "not yet: some core checks fail" in log.read_text()
+        assert "not started: drills/upload.py is still the skeleton" in log.read_text()
         (root / "drills" / "upload.py").write_text(solution())
         wait_for(lambda: "run 2 at" in log.read_text(), timeout=60, what="the re-grade after a save")
         second = log.read_text().split("run 1 at")[1]
@@ -197,6 +236,31 @@ def test_the_real_command_regrades_a_save_and_stops_on_ctrl_c(tmp_path: Path) ->
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
         assert log.read_text().rstrip().endswith("stopped watching.")
+        assert "Traceback" not in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_real_command_with_no_path_moves_on_to_the_next_drill(tmp_path: Path) -> None:
+    first, second = manifest.load().drills[:2]
+    root = make_workbook(tmp_path, **{first.name: skeleton(first.name), second.name: skeleton(second.name)})
+    log = tmp_path / "watch.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "grader", "--watch"], cwd=root / "drills",
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    try:
+        wait_for(lambda: "run 1 at" in log.read_text(), timeout=60, what="the first report")
+        assert f"not started: {first.name}.py is still the skeleton" in log.read_text()
+        (root / "drills" / f"{first.name}.py").write_text(solution(first.name))
+        wait_for(lambda: f"watching {second.name}.py" in log.read_text(), timeout=90, what="the move to the next drill")
+        moved = log.read_text().split(f"{first.name}: every core check passes, moving on to {second.name}")[1]
+        assert f"not started: {second.name}.py is still the skeleton" in moved
+        assert f"lesson ../{second.lesson}" in moved, "paths are shown from the folder the learner is in"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
         assert "Traceback" not in log.read_text()
     finally:
         if proc.poll() is None:
