@@ -268,3 +268,66 @@ def test_malformed_frames_close_the_wire_and_nothing_else():
         assert closed and peer.closed
         with pytest.raises(wire.WireError):
             peer.call("anything", timeout=1)
+
+
+# -- a cohort with attackers in it --------------------------------------------------------
+
+
+@pytest.mark.skipif("bubblewrap" not in isolation.available() and "landlock" not in isolation.available(),
+                    reason="no sandbox works on this machine")
+def test_attackers_in_a_cohort_change_no_one_elses_grade(tmp_path, monkeypatch):
+    marker = f"cohort-{uuid.uuid4().hex}"
+    subs, hidden = tmp_path / "subs", tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "check_upload_hidden.py").write_text(
+        f"# {marker}\nimport pytest\n\n@pytest.mark.check('upload.hidden_probe', level='stretch', "
+        "title='hidden probe', hint='h')\ndef check_hidden_probe(upload):\n    pass\n")
+    solution = (ROOT / "solutions" / "upload.py").read_text()
+    honest = {"ada": f"# {marker}\n" + solution, "empty": BASE}
+    tcp = socket.create_server(("127.0.0.1", 0))
+    port = tcp.getsockname()[1]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+    ada = subs / "ada" / "drills" / "upload.py"
+    attackers = {
+        "eve_patch": attack("patch_grader"),
+        "eve_read": attack("read_secrets", HIDDEN=hidden / "check_upload_hidden.py", OTHER=ada, MARKER=marker),
+        "eve_tamper": attack("tamper", OTHER=ada, GRADER=GRADER),
+        "eve_net": attack("exfiltrate", PORT=port, MARKER=marker),
+        "eve_fill": attack("fill_disk", OUTSIDE=tmp_path / "outside", MARKER=marker),
+    }
+    for learner, source in {**honest, **attackers}.items():
+        (subs / learner / "drills").mkdir(parents=True)
+        (subs / learner / "drills" / "upload.py").write_text(source)
+    monkeypatch.setenv("GITHUB_TOKEN", marker)
+    before = (tree_hash(subs), tree_hash(GRADER))
+    out = tmp_path / "out"
+    try:
+        done = subprocess.run([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out),
+                               "--drills", "upload", "--checks", str(hidden), "--jobs", "2"],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        tcp.setblocking(False)
+        udp.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            tcp.accept()
+        with pytest.raises(BlockingIOError):
+            udp.recv(65536)
+    finally:
+        tcp.close()
+        udp.close()
+    assert done.returncode == 1, done.stderr
+    after = (tree_hash(subs), tree_hash(GRADER))
+    written = tree_hash(out)
+    time.sleep(3)
+    assert (tree_hash(subs), tree_hash(GRADER), tree_hash(out)) == (*before, written) == (*after, written)
+    assert marker not in done.stdout + done.stderr
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
+    found = json.loads((out / "results.json").read_text())
+    assert found["ada"]["upload"]["status"] == "passed"
+    empty = {c["id"]: c["status"] for c in found["empty"]["upload"]["checks"]}
+    for learner in attackers:
+        assert {c["id"]: c["status"] for c in found[learner]["upload"]["checks"]} == empty, learner
+    assert not (tmp_path / "outside").exists()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]

@@ -134,7 +134,7 @@ class Template:
         self.process = subprocess.Popen(
             command, cwd=scratch, env=environment(scratch, seed, memory_mb), pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=_stderr(),
-            start_new_session=True, preexec_fn=sandbox.die_with_parent)
+            start_new_session=True)  # it ends, and ends all below it, when the examiner's socket closes
         theirs.close()
         self.control = ours
         self._warm = False

@@ -134,7 +134,6 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
     for extra in extra_checks:
         args += ["--checks", str(Path(extra).resolve())]  # the grading process runs elsewhere
     started = time.monotonic()
-    before = set(sandbox.children())
     try:
         proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
                               memory_mb=EXAMINER_MEMORY_MB, file_mb=limits.file_mb,
@@ -212,7 +211,6 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
         selector.close()
         os.close(read_fd)
         sandbox.end_everything(proc, token)
-        sandbox.end_new_children(before)
         proc.stdout.close()
         proc.stderr.close()
     return attempt

@@ -228,22 +228,15 @@ def kill(pid: int) -> None:
         pass
 
 
-def end_new_children(before: set[int]) -> None:
-    """Kill this process's children that were not there `before`, and all below them.
-
-    As a child subreaper, whatever a grade started and orphaned (a double-forked daemon, a
-    sandbox whose examiner was killed) is our child now: found by parentage, not by anything
-    the learner's code could drop.
-    """
-    for _ in range(20):
-        new = [pid for pid in children() if pid not in before]
-        if not new:
+def end_descendants() -> None:
+    """Kill every process below this one (a subreaper: orphans below it stay below it)."""
+    for _ in range(50):
+        below = descendants(os.getpid())
+        if not below:
             return
-        for pid in new:
-            for below in descendants(pid):
-                kill(below)
+        for pid in below:
             kill(pid)
-        for pid in new:
+        for pid in below:
             try:
                 os.waitpid(pid, 0)
             except (ChildProcessError, OSError):

@@ -44,6 +44,10 @@ if ! chromium_runs; then
   echo "setup.sh: WARNING: no working Chromium: the streaming drill's browser check will be skipped (0 points)" >&2
 fi
 
+# The learner's code runs in bubblewrap's sandbox where it works, else in Landlock's; as root,
+# it also runs as the unprivileged user nobody. The hidden checks are never mounted into it.
+command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap || true
+
 "$python" -m venv "$VENV"
 "$VENV/bin/python" -m pip install "$SOURCE_DIR"
 "$VENV/bin/docchat-grade" --list
