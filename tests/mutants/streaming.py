@@ -58,6 +58,10 @@ MUTANTS = [
          "    yield ServerSentEvent(raw_data=DONE)\n    async with aclosing(llm.stream(q)) as tokens:\n"))),
     Mutant("buffers_answer", "streaming.incremental", (
         ("        async for token in tokens:\n", "        for token in [t async for t in tokens]:\n"),)),
+    # The blank line before each event, not after: each event is dispatched one event late.
+    Mutant("blank_line_first", "streaming.incremental",
+           hand_rolled('"\\n" + "".join(f"data: {line}\\n" for line in data.split("\\n"))',
+                       done='"\\ndata: [DONE]\\n\\n"')),
     Mutant("ignores_question", "streaming.passes_question", (
         ("aclosing(llm.stream(q))", 'aclosing(llm.stream("What is DocChat?"))'),)),
     Mutant("question_optional", "streaming.requires_question", (
