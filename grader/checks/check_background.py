@@ -7,12 +7,13 @@ event loop fails with the likely cause instead of hanging the run.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from uuid import uuid4
 
 import pytest
 
 from grader.fakes.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
-from grader.expect import describe, expect_queued, fail, job_id_of, trim
+from grader.expect import compact, describe, expect_queued, fail, job_id_of, trim
 
 check = pytest.mark.check
 STUCK = {
@@ -30,8 +31,30 @@ def uploaded(jobs, data: bytes, filename: str = "report.pdf") -> str:
 def one_job(background) -> tuple[str, dict]:
     """Upload one file and follow its job until it is done or failed (or time runs out)."""
     with background.running() as jobs:
-        job_id = uploaded(jobs, pdf())
-        return job_id, jobs.settle([job_id])[job_id]
+        return settled(jobs, pdf())
+
+
+def settled(jobs, data: bytes, filename: str = "report.pdf") -> tuple[str, dict]:
+    """Upload a file, then follow its job until it is done or failed (or time runs out)."""
+    job_id = uploaded(jobs, data, filename)
+    return job_id, jobs.settle([job_id])[job_id]
+
+
+def why_stuck(background, job_id: str, status: object) -> str:
+    """The likely cause of a job that never finished, from what ingest saw."""
+    if status in ("queued", "processing") and background.ingest.calls_for(job_id):
+        return ("ingest ran for this job, yet it never finished: if ingest raised, your worker "
+                "may have died with the exception (catch it around each job, inside the loop)")
+    return STUCK.get(status, "")
+
+
+def expect_job_shape(job: dict, job_id: str, *, sent: str) -> None:
+    """GET /jobs/{id} answers the contract's shape: {"job_id", "status", "error"}."""
+    missing = [key for key in ("job_id", "status", "error") if key not in job]
+    if missing or job.get("job_id") != job_id or not isinstance(job.get("error"), (str, type(None))):
+        fail(sent=sent, got=f"the job {trim(compact(job), 200)}"
+             + (f" (no {', '.join(repr(k) for k in missing)})" if missing else ""),
+             expected=f'the job as {{"job_id": "{job_id}", "status": ..., "error": <a string, or null>}}')
 
 
 def status_of(job: dict) -> str:
@@ -64,14 +87,22 @@ def check_off_request(background):
 
 @check("background.completes")
 def check_completes(background):
-    job_id, job = one_job(background)
-    status = job.get("status")
-    if status != "done":
-        fail(sent=f"an upload, then GET /jobs/{job_id} until it settled (at most {SETTLE_LIMIT:g} s); "
-                  "ingest returned at once",
-             got=f"status {status_of(job)}" + (f", error {trim(repr(job.get('error')), 200)}"
-                                               if status == "failed" else ""),
-             expected='"done"', note=STUCK.get(status, ""))
+    # Two jobs, one after the other: a worker must keep taking jobs, not stop after the first.
+    with background.running() as jobs:
+        for n, what in ((1, "an upload"), (2, "once that job was done, a second upload")):
+            job_id, job = settled(jobs, pdf(tag=f"job {n}"), f"report-{n}.pdf")
+            status = job.get("status")
+            sent = (f"{what}, then GET /jobs/{job_id} until it settled (at most {SETTLE_LIMIT:g} s); "
+                    "ingest returned at once")
+            if status != "done":
+                note = STUCK.get(status, "")
+                if n == 2 and status == "queued" and not background.ingest.calls_for(job_id):
+                    note = ("the first job was done, but the worker never took the second: it must "
+                            "loop, taking one job after another for as long as the app runs")
+                fail(sent=sent, got=f"status {status_of(job)}" + (
+                    f", error {trim(repr(job.get('error')), 200)}" if status == "failed" else ""),
+                    expected='"done"', note=note)
+            expect_job_shape(job, job_id, sent=sent)
 
 
 @check("background.ingest_args")
@@ -98,20 +129,34 @@ def check_ingest_args(background):
 
 @check("background.failure_reported")
 def check_failure_reported(background):
-    background.ingest.fail_always = True
-    job_id, job = one_job(background)
-    status, error = job.get("status"), job.get("error")
-    sent = (f"an upload whose ingest raises IngestFailed, then GET /jobs/{job_id} until it settled "
-            f"(at most {SETTLE_LIMIT:g} s)")
-    if status != "failed":
-        notes = {"done": "the exception was swallowed: the job must say it failed",
-                 "processing": "the worker may have died with the exception: catch it and record "
-                               "the failure on the job"}
-        fail(sent=sent, got=f"status {status_of(job)}", expected='"failed" with a non-empty "error"',
-             note=notes.get(status, STUCK.get(status, "")))
-    if not isinstance(error, str) or not error.strip():
-        fail(sent=sent, got=f'status "failed", error {trim(repr(error), 80)}',
-             expected='a non-empty "error" string saying what went wrong')
+    # Judged while the app runs: a worker that died with the exception shows in its jobs.
+    with background.running() as jobs:
+        background.ingest.fail_always = True
+        job_id, job = settled(jobs, pdf(tag="fails"))
+        status, error = job.get("status"), job.get("error")
+        sent = (f"an upload whose ingest raises IngestFailed, then GET /jobs/{job_id} until it "
+                f"settled (at most {SETTLE_LIMIT:g} s)")
+        if status != "failed":
+            notes = {"done": "the exception was swallowed: the job must say it failed",
+                     "processing": "the worker may have died with the exception: catch it and "
+                                   "record the failure on the job"}
+            fail(sent=sent, got=f"status {status_of(job)}", expected='"failed" with a non-empty "error"',
+                 note=notes.get(status) or why_stuck(background, job_id, status))
+        if not isinstance(error, str) or not error.strip():
+            fail(sent=sent, got=f'status "failed", error {trim(repr(error), 80)}',
+                 expected='a non-empty "error" string saying what went wrong')
+        # After a failure the worker must still be there for the next job.
+        background.ingest.fail_always = False
+        later_id, later = settled(jobs, pdf(tag="after the failure"), "later.pdf")
+    # Whether a job that ingest finished reaches "done" is background.completes' question.
+    if not background.ingest.calls_for(later_id) or later.get("status") == "failed":
+        fail(sent=f"after that job failed, a second upload whose ingest succeeds, then "
+                  f"GET /jobs/{later_id} until it settled (at most {SETTLE_LIMIT:g} s)",
+             got=f"status {status_of(later)}" + ("" if background.ingest.calls_for(later_id)
+                                                 else ", and ingest was never called for it"),
+             expected='"done": one failed job must not stop the worker or fail the next',
+             note="the worker stopped after the failure: catch the exception around each job, "
+                  "inside the loop, so the worker goes on to the next")
 
 
 @check("background.unknown_job_404")
@@ -194,21 +239,25 @@ def check_many_jobs(background):
 
 
 @check("background.survives_restart")
-def check_survives_restart(background):
+def check_survives_restart(background, load_learner):
     background.ingest.hold()
     with background.running(hold_through_shutdown=True) as jobs:
         first = uploaded(jobs, pdf(tag="first"), "first.pdf")
         background.ingest.wait_for(1)
         second = uploaded(jobs, pdf(tag="second"), "second.pdf")
         before = {j: jobs.job(j).get("status") for j in (first, second)}
-    # The app stopped with `first` in ingest and `second` waiting; now it starts again.
+    # The app stopped with `first` in ingest and `second` waiting. A restart is a new process:
+    # the module is imported afresh (same UPLOAD_DIR, same working directory), then started.
+    background = replace(background, learner=load_learner({
+        "UPLOAD_DIR": background.upload_dir, "ingest": background.ingest,
+        "send_confirmation": background.confirmation}))
     with background.running() as jobs:
         after = jobs.settle([first, second], context=" after the app restarted in the same directory",
                             note="the job was recorded before the restart: keep the job table "
-                                 "somewhere that outlives the app (a file, SQLite)")
+                                 "somewhere that outlives the process (a file, SQLite), not in memory")
     sent = ("two uploads, ingest held so that the app shuts down before they finish "
             f"(statuses then: {before[first]!r}, {before[second]!r}); the app started again in "
-            "the same directory; then GET /jobs/{id} for each")
+            "the same directory, its module imported afresh; then GET /jobs/{id} for each")
     for job_id, what in ((second, "the job still queued"), (first, "the job cut off mid-ingest")):
         job = after[job_id]
         if job.get("status") not in FINAL:
