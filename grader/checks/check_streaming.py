@@ -12,7 +12,7 @@ import pytest
 from grader.browser import BrowserError, find_chromium
 from grader.fakes.streaming import (
     DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, TOKENS, Chat, PageVisit,
-    StreamingDrill, first_event_while_held, leave_mid_answer, mistake, query_for, received, shown,
+    StreamingDrill, Watch, in_flight, leave_mid_answer, mistake, query_for, received, shown, snapshot,
     visit_page)
 from grader.expect import describe, fail, trim
 from grader.engine.learner import explain
@@ -91,12 +91,29 @@ def check_done_last(streaming, serve):
              note=mistake(chat.stream, streaming.llm.tokens) or _unended(chat))
 
 
+async def first_event_dispatched(client, llm, query: str):
+    """Release one token, hold the second: has a complete event (WHATWG) been dispatched?
+
+    Stricter than the token's text arriving: an app that writes the blank line before each
+    event leaves the first one undispatched until the second begins, one event late.
+    """
+    watch = Watch()
+    llm.hold(watch, released=1)
+    async with in_flight(client, query, watch) as got:
+        await watch.until(lambda: bool(got.events) or got.done, PATIENCE)
+        seen = snapshot(got, llm)
+        dispatched = [event.data for event in got.events]
+        llm.release_all()
+    return got, (seen, dispatched)
+
+
 @check("streaming.incremental")
 def check_incremental(streaming, serve):
     sent = streaming.sent() + ", the LLM holding its 2nd token until the 1st event arrives"
     with serve(streaming.learner) as client:
-        got, seen = streaming.run(client, first_event_while_held, streaming.llm, query_for(QUESTION))
-    if seen.started:
+        got, (seen, dispatched) = streaming.run(client, first_event_dispatched, streaming.llm,
+                                                query_for(QUESTION))
+    if seen.asked and dispatched:
         return
     so_far = received(seen.body)
     if not seen.asked:
@@ -105,6 +122,13 @@ def check_incremental(streaming, serve):
     if seen.done:
         fail(sent=sent, got=f"the response ended without a single event: {so_far}",
              expected="the first token as an event, sent as soon as it exists")
+    if seen.started:
+        fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
+                            f"received {so_far}",
+             expected="a complete first event: its data line, then the blank line that ends it",
+             note="the first token arrived, but its event is not ended yet, so a browser has not "
+                  "shown it: end each event with its blank line as you send it (a blank line "
+                  "written before the next event makes every event one token late).")
     fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
                         f"received {so_far}",
          expected="the first event to reach the client at once, before the LLM makes its 2nd token",

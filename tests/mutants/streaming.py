@@ -41,9 +41,10 @@ MUTANTS = [
     Mutant("text_plain", "streaming.event_stream", hand_rolled(SAFE, media="text/plain")),
     Mutant("json_quoted", "streaming.frames_tokens", (
         ("            yield ServerSentEvent(raw_data=token)\n", "            yield token\n"),)),
-    # With no blank lines every data line, [DONE] included, runs into one event.
+    # With no blank lines every data line, [DONE] included, runs into one event, and no event
+    # is complete while the LLM holds its 2nd token.
     Mutant("no_blank_line", "streaming.frames_tokens", hand_rolled('f"data: {data}\\n"', done=DONE_FRAME),
-           also=("streaming.done_last",)),
+           also=("streaming.done_last", "streaming.incremental")),
     Mutant("no_data_prefix", "streaming.frames_tokens", hand_rolled('f"{data}\\n\\n"', done=DONE_FRAME)),
     # The stand-in DemoLLM answers instead of the grader's llm, so the tokens are wrong too,
     # and the grader's llm (held by streaming.incremental) never gets to speak at all.
