@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from grader.bodies import PIECE, Multipart, pdf_upload
-from grader.expect import describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
+from grader.expect import CheckFailed, describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
 
 check = pytest.mark.check
 MiB = 1 << 20
+CONCURRENT = 6  # uploads sent at once by unique_job_ids
 
 
 def small_pdf(n: int = 48 * 1024) -> bytes:
@@ -54,10 +56,34 @@ def check_accepts_pdf(upload, serve):
 def check_unique_job_ids(upload, serve):
     sent = sent_file(48 * 1024) + ", twice"
     with serve(upload.learner) as client:
-        first = job_id_of(post_file(client, small_pdf()), sent=sent)
-        second = job_id_of(post_file(client, small_pdf()), sent=sent)
-    if first == second:
-        fail(sent=sent, got=f"the same job_id both times: {first!r}", expected="two different job ids")
+        first = precondition(job_id_of, post_file(client, small_pdf()), sent=sent)
+        second = precondition(job_id_of, post_file(client, small_pdf()), sent=sent)
+        if first == second:
+            fail(sent=sent, got=f"the same job_id both times: {first!r}", expected="two different job ids")
+        # At once, as a real server gets them: ids made from a counter or a count of saved
+        # files are read by several requests before any of them has saved its file.
+        n, each = CONCURRENT, 3 * MiB // 2
+        sent = sent_file(each, f"at-once-1.pdf … at-once-{n}.pdf") + f", {n} at once (from {n} threads)"
+        with ThreadPoolExecutor(n) as pool:
+            responses = list(pool.map(lambda i: drive_upload(client, pdf_upload(each, filename=f"at-once-{i + 1}.pdf")),
+                                      range(n)))
+    ids = [precondition(job_id_of, response, sent=sent) for response in responses]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        fail(sent=sent, got=f"{len(set(ids))} different job ids among {n}: "
+             + ", ".join(f"{i!r} {ids.count(i)} times" for i in repeated),
+             expected=f"{n} different job ids",
+             note="ids that are unique one request at a time (a counter, a count of saved files) "
+                  "repeat when requests overlap: make an id that is unique by itself")
+
+
+def precondition(expect, response, *, sent: str, needs: str = "upload.accepts_pdf"):
+    """`expect(response)`, failing with a note that it is what this check needs first."""
+    try:
+        return expect(response, sent=sent)
+    except CheckFailed as exc:
+        fail(sent=exc.sent, got=exc.got, expected=exc.expected,
+             note=f"this check needs what {needs} checks first: an upload answered with its job id")
 
 
 @check("upload.saves_bytes")
