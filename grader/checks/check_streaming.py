@@ -7,6 +7,8 @@ common one.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from grader.browser import BrowserError, find_chromium
@@ -52,11 +54,32 @@ def expect_each_token(streaming: StreamingDrill, serve, tokens: list[str]) -> No
     streaming.llm.tokens = list(tokens)
     chat, sent = ask(streaming, serve), streaming.sent()
     expect_streamed(streaming, chat, sent)
-    if [d for d in chat.stream.data if d != DONE] != tokens:
+    if token_data(chat.stream.data) != tokens:
         fail(sent=sent, got=received(chat.body),
              expected=f"one event per token, in order: {shown(tokens)} (then {DONE}), "
                       "each ended by a blank line",
-             note=mistake(chat.stream, tokens) or _unended(chat))
+             note=lost_last_newline(chat.stream, tokens) or mistake(chat.stream, tokens) or _unended(chat))
+
+
+def token_data(data: list[str]) -> list[str]:
+    """The events' data without the end marker (a last one near [DONE] is done_last's to judge)."""
+    data = [d for d in data if d != DONE]
+    return data[:-1] if data and data[-1].strip() == DONE else data
+
+
+def lost_last_newline(stream, tokens: list[str]) -> str:
+    """Name a token that arrived without its final newline(s): what `splitlines()` does."""
+    data = token_data(stream.data)
+    if len(data) != len(tokens):
+        return ""
+    cut = [(t, d) for t, d in zip(tokens, data) if t != d]
+    if cut and all(len(d) < len(t) and t.rstrip("\n") == d.rstrip("\n") for t, d in cut):
+        token, got = cut[0]
+        return (f"every event arrived, but the token {json.dumps(token)} arrived as {json.dumps(got)}: "
+                "its last newline was lost. `splitlines()` drops the empty line after a final "
+                "newline; split on \"\\n\" instead, so every line of the token, the last empty one "
+                "too, gets its own `data:` line.")
+    return ""
 
 
 def _unended(chat: Chat) -> str:
@@ -83,12 +106,19 @@ def check_done_last(streaming, serve):
         fail(sent=sent, got=head(chat), expected="200 and a stream of events ending with [DONE]")
     data = chat.stream.data
     if data.count(DONE) != 1 or data[-1] != DONE:
-        where = ("no [DONE] event" if DONE not in data else
+        near = [d for d in data if d != DONE and d.strip() == DONE]
+        where = (f"no event with data exactly {DONE}; instead an event with data {json.dumps(near[0])}"
+                 if near and DONE not in data else
+                 f"no [DONE] event; the last event's data was {json.dumps(data[-1])}"
+                 if data and DONE not in data else
+                 "no [DONE] event" if DONE not in data else
                  f"{data.count(DONE)} [DONE] events" if data.count(DONE) > 1 else
                  f"[DONE] as event {data.index(DONE) + 1} of {len(data)}")
+        note = (f"the data of an event is everything after `data: `, spaces included: {json.dumps(near[0])} "
+                f"is not {DONE}" if near else "")
         fail(sent=sent, got=f"{where}: {received(chat.body)}",
              expected=f"exactly one event with data {DONE}, after the last token",
-             note=mistake(chat.stream, streaming.llm.tokens) or _unended(chat))
+             note=note or mistake(chat.stream, streaming.llm.tokens) or _unended(chat))
 
 
 async def first_event_dispatched(client, llm, query: str):

@@ -91,18 +91,36 @@ def check_saves_bytes(upload, serve):
     with serve(upload.learner) as client:
         for data in (small_pdf(3 * MiB // 2), small_pdf(10 * 1024)):
             sent = sent_file(len(data))
-            before = upload.saved_files()
+            before = _stamps(upload.saved_files())
             response = post_file(client, data)
-            new = sorted(upload.saved_files() - before)
+            new = sorted(upload.saved_files() - set(before))
             if len(new) != 1:
+                rewritten = sorted(p.name for p, stamp in before.items() if _stamp(p) != stamp)
                 fail(sent=sent, got=f"{describe(response)}; {len(new)} new file(s) under "
-                     f"UPLOAD_DIR ({upload.upload_dir.name}/)",
-                     expected="exactly one new file for the upload")
+                     f"UPLOAD_DIR ({upload.upload_dir.name}/)" + (
+                         f", and {', '.join(rewritten)} (an earlier upload's file) overwritten"
+                         if rewritten else ""),
+                     expected="exactly one new file for the upload",
+                     note="both uploads were sent as report.pdf: a name taken from the client is not "
+                          "unique, so the second upload replaced the first" if rewritten else "")
             saved = new[0].read_bytes()
             if saved != data:
                 fail(sent=sent, got=f"a saved file of {size(len(saved))} that differs from what was "
                      f"sent (first difference at byte {_first_difference(saved, data)})",
                      expected=f"a byte-identical copy ({size(len(data))})")
+
+
+def _stamps(paths: set[Path]) -> dict[Path, tuple[int, int]]:
+    return {p: _stamp(p) for p in paths}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: what changes when a file is written again."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
 
 
 def _first_difference(a: bytes, b: bytes) -> int:
@@ -168,7 +186,20 @@ def check_accepts_exact_limit(upload, serve):
         response = drive_upload(client, pdf_upload(n))
     if not 200 <= (response.status_code or 0) < 300:
         fail(sent=sent, got=describe(response),
-             expected="202 Accepted: MAX_BYTES is the largest size allowed")
+             expected="202 Accepted: MAX_BYTES is the largest size allowed",
+             note=_who_refused(response))
+
+
+def _who_refused(response) -> str:
+    """For a 413: did the app's own size check send it, or a limit on the whole request body?"""
+    if response.status_code != 413:
+        return ""
+    if "json" in response.headers.get("content-type", ""):
+        return ("the 413 came from your own size check (a JSON answer): a file of exactly "
+                "MAX_BYTES must pass it, so look at your comparison")
+    return ("the 413 is not JSON, so your route never ran: it came from a limit on the whole "
+            "request body (such as max_body_size), which also counts the multipart headers "
+            "around the file, so that limit must leave room above MAX_BYTES")
 
 
 @check("upload.streams_to_disk")
@@ -184,8 +215,18 @@ def check_streams_to_disk(upload, serve):
         fail(sent=sent, got=f"{describe(response)}; nothing saved under UPLOAD_DIR",
              expected="the file streamed to disk, so that memory use can be measured")
     if response.peak_memory >= limit:
-        fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it",
-             expected=f"under {size(limit)}: read and write the file in chunks")
+        # Half the file again: memory that halves with it held the whole file; memory that
+        # stays put came from each chunk, which is then too large for the limit.
+        with serve(upload.learner) as client:
+            half = drive_upload(client, pdf_upload(n // 2), trace_memory=True)
+        whole = (half.peak_memory or 0) < 0.75 * response.peak_memory
+        fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it "
+             f"({size(half.peak_memory or 0)} for a file half that size)",
+             expected=f"under {size(limit)}: " + ("read and write the file in chunks" if whole
+                                                 else "smaller chunks"),
+             note="memory grew with the file: it was held whole somewhere" if whole else
+             "memory stayed about the same for half the file, so you do read in chunks, but each "
+             f"chunk is too large: a few of them in memory at once pass {size(limit)}")
 
 
 @check("upload.requires_file")

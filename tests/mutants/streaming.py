@@ -53,6 +53,7 @@ MUTANTS = [
         ("llm = DemoLLM()\n", "llm = DemoLLM()\nASK = llm.stream\n")),
         also=("streaming.frames_tokens", "streaming.incremental")),
     Mutant("no_done", "streaming.done_last", (("    yield ServerSentEvent(raw_data=DONE)\n", ""),)),
+    Mutant("done_trailing_space", "streaming.done_last", hand_rolled(SAFE, done='"data: [DONE] \\n\\n"')),
     Mutant("done_first", "streaming.done_last", (
         ("    yield ServerSentEvent(raw_data=DONE)\n", ""),
         ("    async with aclosing(llm.stream(q)) as tokens:\n",
@@ -68,6 +69,9 @@ MUTANTS = [
     Mutant("question_optional", "streaming.requires_question", (
         ("async def chat(q: str)", 'async def chat(q: str = "")'),)),
     Mutant("naive_frames", "streaming.multiline_tokens", hand_rolled('f"data: {data}\\n\\n"')),
+    # splitlines() drops the empty line after a final newline: "last line\n" arrives as "last line".
+    Mutant("splitlines_frames", "streaming.multiline_tokens",
+           hand_rolled('"".join(f"data: {line}\\n" for line in data.splitlines()) + "\\n"')),
     Mutant("strips_tokens", "streaming.multiline_tokens", (
         ("ServerSentEvent(raw_data=token)", "ServerSentEvent(raw_data=token.strip())"),)),
     Mutant("producer_task", "streaming.stops_on_disconnect", (

@@ -48,6 +48,9 @@ MUTANTS = [
         ("BODY_LIMIT = MAX_BYTES + 64 * 1024", "BODY_LIMIT = MAX_BYTES"),)),
     Mutant("reads_whole_file", "upload.streams_to_disk", (
         ("    first = await file.read(CHUNK)\n", "    first = await file.read()\n"),)),
+    # Streams, but in pieces so big that two of them overflow the memory allowed.
+    Mutant("huge_chunks", "upload.streams_to_disk", (
+        ("CHUNK = 1024 * 1024\n", "CHUNK = 4 * 1024 * 1024\n"),)),
     Mutant("file_optional", "upload.requires_file", (
         ("    file: Annotated[UploadFile, File(description=\"The PDF to ingest\")],\n    tasks: BackgroundTasks,\n",
          "    tasks: BackgroundTasks,\n"
