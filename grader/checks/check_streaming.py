@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from grader import sse
 from grader.browser import BrowserError, find_chromium
 from grader.fakes.streaming import (
     DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, TOKENS, Chat, PageVisit,
@@ -156,7 +157,8 @@ def check_incremental(streaming, serve):
         fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
                             f"received {so_far}",
              expected="a complete first event: its data line, then the blank line that ends it",
-             note="the first token arrived, but its event is not ended yet, so a browser has not "
+             note=mistake(sse.parse(seen.body), streaming.llm.tokens) if sse.parse(seen.body).ignored
+             else "the first token arrived, but its event is not ended yet, so a browser has not "
                   "shown it: end each event with its blank line as you send it (a blank line "
                   "written before the next event makes every event one token late).")
     fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
