@@ -1,7 +1,7 @@
 """`docchat-grade batch`: grade a whole cohort, for instructors, CI and grading platforms.
 
 Each immediate subfolder of SUBMISSIONS_DIR is a learner (its name is the learner id) holding
-`drills/<drill>.py` files; OUT_DIR receives the files DRILLS.md "Instructor mode" names (see
+`drills/<drill>.py` files; OUT_DIR receives the files docs/contract.md "Instructor mode" names (see
 docs/instructors.md). Grades run `--jobs` at a time. Each lane owns a warm fork server
 (grader/engine/forkserver.py), so the learner's code only ever runs in a forked grading process,
 watched and limited by grader/engine/runner.py exactly as a single `docchat-grade PATH` is; this

@@ -1,4 +1,4 @@
-"""Checks for drill 5, background jobs (DRILLS.md).
+"""Checks for drill 5, background jobs (docs/contract.md).
 
 Every request has a time limit (grader/fakes/background.py), so an app that blocks its own
 event loop fails with the likely cause instead of hanging the run.

@@ -1,4 +1,4 @@
-"""Checks for drill 4, one error shape for the whole API (DRILLS.md).
+"""Checks for drill 4, one error shape for the whole API (docs/contract.md).
 
 Checks about what a real server sends (crashes, handlers for the grader's own routes) use
 `raise_server_exceptions=False`: otherwise TestClient re-raises the exception into the check

@@ -1,4 +1,4 @@
-"""Checks for drill 3, streaming (DRILLS.md). Timing is observed through gates, never sleeps.
+"""Checks for drill 3, streaming (docs/contract.md). Timing is observed through gates, never sleeps.
 
 Bodies are read with grader.sse, the way a browser's EventSource reads them; a failure
 shows the raw bytes beside the events they parse to, and names the mistake when it is a

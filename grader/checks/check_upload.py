@@ -1,4 +1,4 @@
-"""Checks for drill 1, uploads (DRILLS.md). Big bodies go through the direct ASGI driver."""
+"""Checks for drill 1, uploads (docs/contract.md). Big bodies go through the direct ASGI driver."""
 
 from __future__ import annotations
 
