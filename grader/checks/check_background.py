@@ -153,8 +153,9 @@ def check_failure_reported(background):
     # Whether a job that ingest finished reaches "done" is background.completes' question.
     taken = len(background.ingest.calls) > calls
     if not taken or later.get("status") == "failed":
-        fail(sent=f"after that job failed, a second upload whose ingest succeeds, then "
-                  f"GET /jobs/{later_id} until it settled (at most {SETTLE_LIMIT:g} s)",
+        fail(sent=f"an upload whose ingest raised (its job {job_id} then failed), then a second "
+                  f"upload whose ingest succeeds, and GET /jobs/{later_id} until it settled "
+                  f"(at most {SETTLE_LIMIT:g} s)",
              got=f"status {status_of(later)}" + ("" if taken else ", and ingest was never called for it"),
              expected='"done": one failed job must not stop the worker or fail the next',
              note="the worker stopped after the failure: catch the exception around each job, "
