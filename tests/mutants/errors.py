@@ -53,6 +53,9 @@ MUTANTS = [
          '@app.delete("/documents/{doc_id}")'),)),
     Mutant("delete_keeps_document", "errors.deleted_204", (
         ("    del DOCUMENTS[doc_id]\n", ""),)),
+    # The document asked for is gone, and so is every other one.
+    Mutant("delete_clears_store", "errors.deleted_204", (
+        ("    del DOCUMENTS[doc_id]\n", "    DOCUMENTS.clear()\n"),)),
     Mutant("errors_sent_raw", "errors.validator_errors_serialise", (
         ('    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]\n',
          "    detail = exc.errors()\n"),)),
