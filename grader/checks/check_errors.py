@@ -158,6 +158,13 @@ def check_deleted_204(errors, serve):
         after = client.get(f"/documents/{doc_id}")
         errors.expect_store_used(sent=sent, body=after.text)
         expect_json(after, sent=sent, status=404, body=not_found_body(doc_id))
+        # Only that document goes: the others are still there.
+        for other in sorted(set(SEEDS) - {doc_id}):
+            sent = f"GET /documents/{other} after DELETE /documents/{doc_id}"
+            response = client.get(f"/documents/{other}")
+            if response.status_code != 200:
+                fail(sent=sent, got=describe(response),
+                     expected=f"200 and the document: only {doc_id!r} was deleted")
 
 
 @check("errors.validator_errors_serialise")
