@@ -64,9 +64,11 @@ def check_unique_job_ids(upload, serve):
         # files are read by several requests before any of them has saved its file.
         n, each = CONCURRENT, 3 * MiB // 2
         sent = sent_file(each, f"at-once-1.pdf … at-once-{n}.pdf") + f", {n} at once (from {n} threads)"
+        def one(i: int):
+            return drive_upload(client, pdf_upload(each, filename=f"at-once-{i + 1}.pdf"))
+
         with ThreadPoolExecutor(n) as pool:
-            responses = list(pool.map(lambda i: drive_upload(client, pdf_upload(each, filename=f"at-once-{i + 1}.pdf")),
-                                      range(n)))
+            responses = list(pool.map(one, range(n)))
     ids = [precondition(job_id_of, response, sent=sent) for response in responses]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:

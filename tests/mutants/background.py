@@ -22,10 +22,12 @@ CONFIRM = "    tasks.add_task(send_confirmation, email, file.filename)\n"
 
 DONE = 'jobs.set_status(job["job_id"], "done")'
 SOLUTION = (SOLUTIONS / "background.py").read_text()
-WORK_BODY = SOLUTION[SOLUTION.index("        try:\n            # ingest blocks"):SOLUTION.index("\n\n@asynccontextmanager")] + "\n"
+WORK_BODY = SOLUTION[SOLUTION.index("        try:\n            # ingest blocks"):
+                    SOLUTION.index("\n\n@asynccontextmanager")] + "\n"
 # Jobs in a module-level store: they outlive a restart of the app, not a fresh start of the process.
 MODULE_STORE = (
-    ("sqlite3.connect(path, isolation_level=None)", "sqlite3.connect(path, isolation_level=None, check_same_thread=False)"),
+    ("sqlite3.connect(path, isolation_level=None)",
+     "sqlite3.connect(path, isolation_level=None, check_same_thread=False)"),
     ("\n\nasync def work(", '\n\nJOBS = JobStore(":memory:")\n\n\nasync def work('),
     ('    app.state.jobs = JobStore(UPLOAD_DIR / "jobs.sqlite3")\n',
      "    app.state.jobs = JOBS\n"
