@@ -89,6 +89,12 @@ MUTANTS = [
          '"SELECT job_id, status, error FROM jobs WHERE job_id = ?"'),)),
     Mutant("saves_under_client_filename", "background.many_jobs", (
         ('    dest = UPLOAD_DIR / f"{job_id}.pdf"\n', '    dest = UPLOAD_DIR / file.filename\n'),)),
+    # Ids from a count of jobs, taken before the file is read: unique one upload at a time;
+    # under concurrency two uploads get one id, and the later overwrites the earlier.
+    Mutant("job_id_from_job_count", "background.many_jobs", (
+        ("    job_id = str(uuid4())\n",
+         '    job_id = str(jobs.db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] + 1)\n'),
+        ("INSERT INTO jobs", "INSERT OR REPLACE INTO jobs"))),
     Mutant("jobs_in_memory", "background.survives_restart", (
         ('JobStore(UPLOAD_DIR / "jobs.sqlite3")', 'JobStore(":memory:")'),)),
     Mutant("jobs_in_module_store", "background.survives_restart", MODULE_STORE),
