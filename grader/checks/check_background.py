@@ -7,6 +7,7 @@ event loop fails with the likely cause instead of hanging the run.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from uuid import uuid4
 
@@ -16,6 +17,7 @@ from grader.fakes.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
 from grader.expect import compact, describe, expect_queued, fail, job_id_of, trim
 
 check = pytest.mark.check
+MiB = 1 << 20
 STUCK = {
     "queued": "nothing took the job off the queue: is a worker started in the lifespan, and "
               "does it wait on the queue the route puts jobs on?",
@@ -212,15 +214,22 @@ def check_retries(background):
 
 @check("background.many_jobs")
 def check_many_jobs(background):
-    n = 20
-    sent = f"{n} different files, all named report.pdf, uploaded in quick succession"
+    n, at_once = 20, 4
+    sent = (f"{n} different files of 1.5 MiB, all named report.pdf, uploaded {at_once} at a time "
+            "(from threads)")
+    files = [pdf(3 * MiB // 2, tag=f"upload {i}") for i in range(n)]
     with background.running() as jobs:
         background.ingest.hold()  # the worker is busy while the uploads arrive
-        uploads = {uploaded(jobs, data): data for data in (pdf(4096, tag=f"upload {i}") for i in range(n))}
+        # Overlapping requests, as a real server gets them: an id taken from a count (of jobs,
+        # of files) before the upload is read is the same for two of them.
+        with ThreadPoolExecutor(at_once) as pool:
+            uploads = dict(zip(pool.map(lambda data: uploaded(jobs, data), files), files))
         background.ingest.release()
         seen = jobs.settle(uploads)
     if len(uploads) != n:
-        fail(sent=sent, got=f"{len(uploads)} different job ids", expected=f"{n} different job ids")
+        fail(sent=sent, got=f"{len(uploads)} different job ids", expected=f"{n} different job ids",
+             note="ids that are unique one request at a time (a counter, a count of jobs or files) "
+                  "repeat when requests overlap: make an id that is unique by itself")
     unfinished = Counter(job.get("status") for job in seen.values() if job.get("status") != "done")
     if unfinished:
         fail(sent=sent, got=f"once they settled (at most {SETTLE_LIMIT:g} s), not done: "
