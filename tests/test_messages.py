@@ -49,3 +49,10 @@ def test_missing_job_id_is_named_as_the_precondition(grade_source) -> None:
     assert "same job_id" not in check["message"]
     assert "came back with the same job id" not in check["hint"]
     assert "came back with the same job id" not in " ".join(manifest.load().check(check["id"]).hints)
+
+
+def test_a_background_check_names_its_precondition(grade_source) -> None:
+    """The skeleton's upload answers no job id: every check that needs one says so."""
+    report = grade_source((DRILLS / "background.py").read_text(), "background")
+    completes = next(c for c in report["checks"] if c["id"] == "background.completes")
+    assert "needs what background.accepts_202 checks first" in completes["message"], completes["message"]

@@ -14,7 +14,7 @@ from uuid import uuid4
 import pytest
 
 from grader.fakes.background import EMAIL, FINAL, SETTLE_LIMIT, pdf, sent_upload
-from grader.expect import compact, describe, expect_queued, fail, job_id_of, trim
+from grader.expect import compact, describe, expect_queued, fail, job_id_of, needs_first, trim
 
 check = pytest.mark.check
 MiB = 1 << 20
@@ -27,7 +27,8 @@ STUCK = {
 
 def uploaded(jobs, data: bytes, filename: str = "report.pdf") -> str:
     """Upload a file and return its job id."""
-    return job_id_of(jobs.upload(data, filename), sent=sent_upload(data, filename))
+    with needs_first("background.accepts_202", "an upload answered with its job id"):
+        return job_id_of(jobs.upload(data, filename), sent=sent_upload(data, filename))
 
 
 def one_job(background) -> tuple[str, dict]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from grader.bodies import PIECE, Multipart, pdf_upload
-from grader.expect import CheckFailed, describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
+from grader.expect import (
+    describe, expect_queued, fail, job_id_of, json_body, needs_first, shown, size, trim)
 
 check = pytest.mark.check
 MiB = 1 << 20
@@ -56,8 +57,9 @@ def check_accepts_pdf(upload, serve):
 def check_unique_job_ids(upload, serve):
     sent = sent_file(48 * 1024) + ", twice"
     with serve(upload.learner) as client:
-        first = precondition(job_id_of, post_file(client, small_pdf()), sent=sent)
-        second = precondition(job_id_of, post_file(client, small_pdf()), sent=sent)
+        with answered_with_job_id():
+            first = job_id_of(post_file(client, small_pdf()), sent=sent)
+            second = job_id_of(post_file(client, small_pdf()), sent=sent)
         if first == second:
             fail(sent=sent, got=f"the same job_id both times: {first!r}", expected="two different job ids")
         # At once, as a real server gets them: ids made from a counter or a count of saved
@@ -69,7 +71,8 @@ def check_unique_job_ids(upload, serve):
 
         with ThreadPoolExecutor(n) as pool:
             responses = list(pool.map(one, range(n)))
-    ids = [precondition(job_id_of, response, sent=sent) for response in responses]
+    with answered_with_job_id():
+        ids = [job_id_of(response, sent=sent) for response in responses]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         fail(sent=sent, got=f"{len(set(ids))} different job ids among {n}: "
@@ -79,13 +82,8 @@ def check_unique_job_ids(upload, serve):
                   "repeat when requests overlap: make an id that is unique by itself")
 
 
-def precondition(expect, response, *, sent: str, needs: str = "upload.accepts_pdf"):
-    """`expect(response)`, failing with a note that it is what this check needs first."""
-    try:
-        return expect(response, sent=sent)
-    except CheckFailed as exc:
-        fail(sent=exc.sent, got=exc.got, expected=exc.expected,
-             note=f"this check needs what {needs} checks first: an upload answered with its job id")
+def answered_with_job_id():
+    return needs_first("upload.accepts_pdf", "an upload answered with its job id")
 
 
 @check("upload.saves_bytes")
@@ -139,7 +137,8 @@ def check_queues_ingest(upload, serve):
     if len(calls) != 1:
         fail(sent=sent, got=f"{describe(response)}; queue_ingest called {len(calls)} times",
              expected="queue_ingest called exactly once")
-    job_id = job_id_of(response, sent=sent)
+    with answered_with_job_id():
+        job_id = job_id_of(response, sent=sent)
     call = calls[0]
     answered = upload.timeline.index("http.response.body.final")
     queued = upload.timeline.index("queue_ingest")
