@@ -56,3 +56,21 @@ def test_a_background_check_names_its_precondition(grade_source) -> None:
     report = grade_source((DRILLS / "background.py").read_text(), "background")
     completes = next(c for c in report["checks"] if c["id"] == "background.completes")
     assert "needs what background.accepts_202 checks first" in completes["message"], completes["message"]
+
+
+def test_a_stopped_grading_keeps_the_results_of_the_checks_that_ran() -> None:
+    """A hang stops grading part way: what passed before it, and what hung, still show."""
+    from grader.formats import text
+    from grader.report import from_document
+    from tests.goldens import Terminal
+
+    error = "2 checks took longer than 10 s each, so grading stopped"
+    checks = [("upload.accepts_pdf", "passed", ""), ("upload.saves_bytes", "error", "took longer than 10 s"),
+              ("upload.many", "error", f"not run: {error}")]
+    shown = text.render(from_document({"drill": "upload", "target": "upload.py", "error": error, "checks": [
+        {"id": i, "level": "core", "title": i, "status": s, "message": m, "hint": "", "duration_s": 0.0}
+        for i, s, m in checks]}), Terminal())
+    assert "✓ upload.accepts_pdf" in shown
+    assert "took longer than 10 s" in shown.split("upload.saves_bytes", 2)[2]
+    assert "upload.many" in shown and "(not run)" in shown
+    assert shown.count(error) == 1  # in the heading, not once per check that did not run
