@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any, NoReturn
 
@@ -26,6 +28,22 @@ class CheckFailed(AssertionError):
 
 def fail(*, sent: str, got: str, expected: str, note: str = "") -> NoReturn:
     raise CheckFailed(sent=sent, got=got, expected=expected, note=note)
+
+
+@contextmanager
+def needs_first(check_id: str, what: str) -> Iterator[None]:
+    """A failure inside is this check's precondition, not its own bug: the note says so.
+
+    The check's hint is about its own bug; without the note, a learner whose app never got
+    that far (no job id at all) would read a hint about something that never happened.
+    """
+    try:
+        yield
+    except CheckFailed as exc:
+        if exc.note:  # it already says why
+            raise
+        fail(sent=exc.sent, got=exc.got, expected=exc.expected,
+             note=f"this check needs what {check_id} checks first: {what}")
 
 
 def trim(text: str, limit: int = LIMIT) -> str:

@@ -1,4 +1,4 @@
-"""The results document (schema 1, as in DRILLS.md) and how a run's outcome maps onto it."""
+"""The results document (schema 1, as in docs/contract.md) and how a run's outcome maps onto it."""
 
 from __future__ import annotations
 

@@ -33,3 +33,28 @@ def test_ci_runs_exactly_the_readme_test_command():
 def test_documents_linked_from_the_readme_exist():
     for link in re.findall(r"\]\(([^)#]+)\)", README):
         assert (ROOT / link).exists(), link
+
+
+# What `docchat-grade batch` writes into its --out folder: named in the README, never in the repository.
+OUTPUTS = {"grades/", "cohort.md", "gradebook.csv", "results.json", "run.json", "junit.xml"}
+
+
+def referenced_paths(text: str) -> list[str]:
+    """Repository paths named in backticks: `docs/contract.md`, `drills/`, `DRILLS.md`.
+
+    A reference is one word holding a `/` or ending in a file suffix; routes (`/chat`),
+    templates (`check_<drill>.py`) and commands (anything with a space) are not paths.
+    """
+    words = re.findall(r"`([^`\s]+)`", text)
+    return [w for w in words if ("/" in w or re.search(r"\.(md|py|ipynb|toml|json|csv|xml)$", w))
+            and not w.startswith("/") and "<" not in w and "{" not in w and w not in OUTPUTS]
+
+
+def test_paths_named_in_backticks_exist():
+    paths = referenced_paths(README)
+    assert "docs/contract.md" in paths and "drills/upload.py" in paths
+    assert [p for p in paths if not (ROOT / p).exists()] == []
+
+
+def test_a_missing_path_in_backticks_is_caught():
+    assert referenced_paths("the contract in `DRILLS.md`, routes like `/chat`, `check_<drill>.py`") == ["DRILLS.md"]

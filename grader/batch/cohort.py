@@ -1,6 +1,6 @@
 """A graded cohort and the files an instructor reads: gradebook, results, feedback, cohort report.
 
-Everything here is a pure function of the reports (schema-1 documents, DRILLS.md), so the
+Everything here is a pure function of the reports (schema-1 documents, docs/contract.md), so the
 same submissions always give the same bytes. A drill a learner did not hand in has a report
 of its own with the status `missing`, a score of 0 and every check skipped (not run); so does
 an untouched skeleton, with the status `not started`. Points come from the grading policy

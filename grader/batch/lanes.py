@@ -2,12 +2,13 @@
 
 Each immediate subfolder (or .zip) of SUBMISSIONS_DIR is a learner (its name is the learner id);
 grader/batch/intake.py finds their drill files; grader/batch/writer.py writes OUT_DIR, the files
-DRILLS.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a
-time. Each lane owns a warm fork server (grader/engine/forkserver.py), so the learner's code only
-ever runs in a forked grading process, watched and limited by grader/engine/runner.py exactly as
-a single `docchat-grade PATH` is; this process schedules, saves and writes. Every grade is saved
-the moment it finishes (grader/batch/resume.py): an interrupted run, re-run with the same
-OUT_DIR, grades only what is left or what changed.
+docs/contract.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a
+time. Each lane owns a warm fork server (grader/engine/forkserver.py) that forks each grade's
+examiner; the learner's code runs only in app hosts inside the sandbox (docs/isolation.md), watched
+and limited by grader/engine/runner.py exactly as a single `docchat-grade PATH` is; this process
+reads each file once, schedules, saves and writes. Every grade is saved the moment it finishes
+(grader/batch/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
+or what changed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Checks for drill 4, one error shape for the whole API (DRILLS.md).
+"""Checks for drill 4, one error shape for the whole API (docs/contract.md).
 
 Checks about what a real server sends (crashes, handlers for the grader's own routes) use
 `raise_server_exceptions=False`: otherwise TestClient re-raises the exception into the check
@@ -6,6 +6,8 @@ even when a handler has already answered.
 """
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 
@@ -56,18 +58,28 @@ def check_not_found_shape(errors, serve):
 
 @check("errors.handler_is_global")
 def check_handler_is_global(errors, serve):
-    async def grader_route(doc_id: str):
+    # The id is only in the exception: one probe has no path parameter, the other holds a
+    # different id, so a handler must read `exc.doc_id` (not the URL) to answer right.
+    doc_id = "raised-elsewhere"
+
+    async def no_id_in_path():
         raise errors.make_not_found(doc_id)
 
-    path = errors.add_route("/raises-not-found/{doc_id}", grader_route)
-    doc_id = "raised-elsewhere"
-    sent = (f"GET {path.format(doc_id=doc_id)}, a route the grader added to your app that "
-            f"raises DocumentNotFound({doc_id!r})")
+    async def other_id_in_path(doc_id: str):
+        raise errors.make_not_found("raised-elsewhere")
+
+    probes = [(errors.add_route("/raises-not-found", no_id_in_path), ""),
+              (errors.add_route("/lookup/{doc_id}", other_id_in_path).format(doc_id="another-id"),
+               ", its path holding another id")]
     with serve(errors.learner, raise_server_exceptions=False) as client:
-        response = client.get(path.format(doc_id=doc_id))
-    expect_json(response, sent=sent, status=404, body=not_found_body(doc_id),
-                note="the grader's route has no try/except: only a handler registered on the app "
-                "can answer (a 500 means none did, or it crashed)")
+        for path, where in probes:
+            sent = (f"GET {path}, a route the grader added to your app{where}, that raises "
+                    f"DocumentNotFound({doc_id!r})")
+            response = client.get(path)
+            expect_json(response, sent=sent, status=404, body=not_found_body(doc_id),
+                        note="the grader's route has no try/except: only a handler registered on the "
+                        "app can answer (a 500 means none did, or it crashed), and the id is the "
+                        "exception's `doc_id`, wherever it was raised")
 
 
 @check("errors.validation_shape")
@@ -100,9 +112,13 @@ def _holds(body, document: dict) -> bool:
 def check_created_201(errors, serve):
     ids = []
     with serve(errors.learner) as client:
-        for title in ("Quarterly results", "Board minutes"):
+        for title in ("Quarterly results", "Board minutes", "After a delete"):
+            if len(ids) == 2:
+                # An id scheme must hold after a delete too (a count of documents would not).
+                client.delete(f"/documents/{ids[0]}")
             sent_body = dict(NEW_DOCUMENT, title=title)
-            sent = post_sent(sent_body)
+            sent = post_sent(sent_body) + (f", after DELETE /documents/{ids[0]}" if len(ids) == 2 else "")
+            before = copy.deepcopy(errors.store)
             response = client.post("/documents", json=sent_body)
             body = json_body(response, sent=sent)
             errors.expect_store_used(sent=sent, body=body)
@@ -112,14 +128,21 @@ def check_created_201(errors, serve):
                 fail_json(sent=sent, response=response, status=201,
                           body={"id": new_id if id_ok else "<the new id, a string>", **sent_body},
                           shape=f'{{"id": "<the new id>", {compact(sent_body)[1:]}')
+            if new_id in before or new_id in ids:
+                fail(sent=sent, got=f"{describe(response)}; the id {new_id!r} was already used, by "
+                     f"{trim(compact(before.get(new_id, 'an earlier document')), 120)}",
+                     expected="a new id, never used before: existing documents stay as they were",
+                     note="an id made from a count of documents repeats once one is deleted"
+                     if len(ids) == 2 else "")
             if not _holds(errors.store.get(new_id), sent_body):
                 fail(sent=sent, got=f"{describe(response)}; DOCUMENTS[{new_id!r}] is "
                      f"{trim(compact(errors.store.get(new_id)), 120)}",
                      expected="the new document stored in DOCUMENTS under its id")
+            changed = sorted(k for k in before if errors.store.get(k) != before[k])
+            if changed:
+                fail(sent=sent, got=f"{describe(response)}; existing document(s) changed: "
+                     + ", ".join(map(repr, changed)), expected="only the new document added")
             ids.append(new_id)
-    if ids[0] == ids[1]:
-        fail(sent="two valid POST /documents", got=f"the same id twice: {ids[0]!r}",
-             expected="a new id for each document")
 
 
 @check("errors.deleted_204")
@@ -135,6 +158,13 @@ def check_deleted_204(errors, serve):
         after = client.get(f"/documents/{doc_id}")
         errors.expect_store_used(sent=sent, body=after.text)
         expect_json(after, sent=sent, status=404, body=not_found_body(doc_id))
+        # Only that document goes: the others are still there.
+        for other in sorted(set(SEEDS) - {doc_id}):
+            sent = f"GET /documents/{other} after DELETE /documents/{doc_id}"
+            response = client.get(f"/documents/{other}")
+            if response.status_code != 200:
+                fail(sent=sent, got=describe(response),
+                     expected=f"200 and the document: only {doc_id!r} was deleted")
 
 
 @check("errors.validator_errors_serialise")

@@ -1,4 +1,4 @@
-"""Checks for drill 2, lifespan (DRILLS.md): when the shared resources open, where they live,
+"""Checks for drill 2, lifespan (docs/contract.md): when the shared resources open, where they live,
 and when they close. The grader's factories count every call; its pool counts every close."""
 
 from __future__ import annotations

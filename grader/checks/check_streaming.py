@@ -1,4 +1,4 @@
-"""Checks for drill 3, streaming (DRILLS.md). Timing is observed through gates, never sleeps.
+"""Checks for drill 3, streaming (docs/contract.md). Timing is observed through gates, never sleeps.
 
 Bodies are read with grader.sse, the way a browser's EventSource reads them; a failure
 shows the raw bytes beside the events they parse to, and names the mistake when it is a
@@ -7,12 +7,15 @@ common one.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from grader import sse
 from grader.browser import BrowserError, find_chromium
 from grader.fakes.streaming import (
     DONE, MULTILINE_TOKENS, PAGE_TOKENS, PATIENCE, QUESTION, STREAM_LIMIT, TOKENS, Chat, PageVisit,
-    StreamingDrill, first_event_while_held, leave_mid_answer, mistake, query_for, received, shown,
+    StreamingDrill, Watch, in_flight, leave_mid_answer, mistake, query_for, received, shown, snapshot,
     visit_page)
 from grader.expect import describe, fail, trim
 from grader.engine.learner import explain
@@ -52,11 +55,32 @@ def expect_each_token(streaming: StreamingDrill, serve, tokens: list[str]) -> No
     streaming.llm.tokens = list(tokens)
     chat, sent = ask(streaming, serve), streaming.sent()
     expect_streamed(streaming, chat, sent)
-    if [d for d in chat.stream.data if d != DONE] != tokens:
+    if token_data(chat.stream.data) != tokens:
         fail(sent=sent, got=received(chat.body),
              expected=f"one event per token, in order: {shown(tokens)} (then {DONE}), "
                       "each ended by a blank line",
-             note=mistake(chat.stream, tokens) or _unended(chat))
+             note=lost_last_newline(chat.stream, tokens) or mistake(chat.stream, tokens) or _unended(chat))
+
+
+def token_data(data: list[str]) -> list[str]:
+    """The events' data without the end marker (a last one near [DONE] is done_last's to judge)."""
+    data = [d for d in data if d != DONE]
+    return data[:-1] if data and data[-1].strip() == DONE else data
+
+
+def lost_last_newline(stream, tokens: list[str]) -> str:
+    """Name a token that arrived without its final newline(s): what `splitlines()` does."""
+    data = token_data(stream.data)
+    if len(data) != len(tokens):
+        return ""
+    cut = [(t, d) for t, d in zip(tokens, data) if t != d]
+    if cut and all(len(d) < len(t) and t.rstrip("\n") == d.rstrip("\n") for t, d in cut):
+        token, got = cut[0]
+        return (f"every event arrived, but the token {json.dumps(token)} arrived as {json.dumps(got)}: "
+                "its last newline was lost. `splitlines()` drops the empty line after a final "
+                "newline; split on \"\\n\" instead, so every line of the token, the last empty one "
+                "too, gets its own `data:` line.")
+    return ""
 
 
 def _unended(chat: Chat) -> str:
@@ -83,20 +107,44 @@ def check_done_last(streaming, serve):
         fail(sent=sent, got=head(chat), expected="200 and a stream of events ending with [DONE]")
     data = chat.stream.data
     if data.count(DONE) != 1 or data[-1] != DONE:
-        where = ("no [DONE] event" if DONE not in data else
+        near = [d for d in data if d != DONE and d.strip() == DONE]
+        where = (f"no event with data exactly {DONE}; instead an event with data {json.dumps(near[0])}"
+                 if near and DONE not in data else
+                 f"no [DONE] event; the last event's data was {json.dumps(data[-1])}"
+                 if data and DONE not in data else
+                 "no [DONE] event" if DONE not in data else
                  f"{data.count(DONE)} [DONE] events" if data.count(DONE) > 1 else
                  f"[DONE] as event {data.index(DONE) + 1} of {len(data)}")
+        note = (f"the data of an event is everything after `data: `, spaces included: {json.dumps(near[0])} "
+                f"is not {DONE}" if near else "")
         fail(sent=sent, got=f"{where}: {received(chat.body)}",
              expected=f"exactly one event with data {DONE}, after the last token",
-             note=mistake(chat.stream, streaming.llm.tokens) or _unended(chat))
+             note=note or mistake(chat.stream, streaming.llm.tokens) or _unended(chat))
+
+
+async def first_event_dispatched(client, llm, query: str):
+    """Release one token, hold the second: has a complete event (WHATWG) been dispatched?
+
+    Stricter than the token's text arriving: an app that writes the blank line before each
+    event leaves the first one undispatched until the second begins, one event late.
+    """
+    watch = Watch()
+    llm.hold(watch, released=1)
+    async with in_flight(client, query, watch) as got:
+        await watch.until(lambda: bool(got.events) or got.done, PATIENCE)
+        seen = snapshot(got, llm)
+        dispatched = [event.data for event in got.events]
+        llm.release_all()
+    return got, (seen, dispatched)
 
 
 @check("streaming.incremental")
 def check_incremental(streaming, serve):
     sent = streaming.sent() + ", the LLM holding its 2nd token until the 1st event arrives"
     with serve(streaming.learner) as client:
-        got, seen = streaming.run(client, first_event_while_held, streaming.llm, query_for(QUESTION))
-    if seen.started:
+        got, (seen, dispatched) = streaming.run(client, first_event_dispatched, streaming.llm,
+                                                query_for(QUESTION))
+    if seen.asked and dispatched:
         return
     so_far = received(seen.body)
     if not seen.asked:
@@ -105,6 +153,14 @@ def check_incremental(streaming, serve):
     if seen.done:
         fail(sent=sent, got=f"the response ended without a single event: {so_far}",
              expected="the first token as an event, sent as soon as it exists")
+    if seen.started:
+        fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
+                            f"received {so_far}",
+             expected="a complete first event: its data line, then the blank line that ends it",
+             note=mistake(sse.parse(seen.body), streaming.llm.tokens) if sse.parse(seen.body).ignored
+             else "the first token arrived, but its event is not ended yet, so a browser has not "
+                  "shown it: end each event with its blank line as you send it (a blank line "
+                  "written before the next event makes every event one token late).")
     fail(sent=sent, got=f"after {PATIENCE:g} s with the 2nd token held back, the client had "
                         f"received {so_far}",
          expected="the first event to reach the client at once, before the LLM makes its 2nd token",

@@ -1,17 +1,20 @@
-"""Checks for drill 1, uploads (DRILLS.md). Big bodies go through the direct ASGI driver."""
+"""Checks for drill 1, uploads (docs/contract.md). Big bodies go through the direct ASGI driver."""
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from grader.bodies import PIECE, Multipart, pdf_upload
-from grader.expect import describe, expect_queued, fail, job_id_of, json_body, shown, size, trim
+from grader.expect import (
+    describe, expect_queued, fail, job_id_of, json_body, needs_first, shown, size, trim)
 
 check = pytest.mark.check
 MiB = 1 << 20
+CONCURRENT = 6  # uploads sent at once by unique_job_ids
 
 
 def small_pdf(n: int = 48 * 1024) -> bytes:
@@ -54,10 +57,33 @@ def check_accepts_pdf(upload, serve):
 def check_unique_job_ids(upload, serve):
     sent = sent_file(48 * 1024) + ", twice"
     with serve(upload.learner) as client:
-        first = job_id_of(post_file(client, small_pdf()), sent=sent)
-        second = job_id_of(post_file(client, small_pdf()), sent=sent)
-    if first == second:
-        fail(sent=sent, got=f"the same job_id both times: {first!r}", expected="two different job ids")
+        with answered_with_job_id():
+            first = job_id_of(post_file(client, small_pdf()), sent=sent)
+            second = job_id_of(post_file(client, small_pdf()), sent=sent)
+        if first == second:
+            fail(sent=sent, got=f"the same job_id both times: {first!r}", expected="two different job ids")
+        # At once, as a real server gets them: ids made from a counter or a count of saved
+        # files are read by several requests before any of them has saved its file.
+        n, each = CONCURRENT, 3 * MiB // 2
+        sent = sent_file(each, f"at-once-1.pdf … at-once-{n}.pdf") + f", {n} at once (from {n} threads)"
+        def one(i: int):
+            return drive_upload(client, pdf_upload(each, filename=f"at-once-{i + 1}.pdf"))
+
+        with ThreadPoolExecutor(n) as pool:
+            responses = list(pool.map(one, range(n)))
+    with answered_with_job_id():
+        ids = [job_id_of(response, sent=sent) for response in responses]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        fail(sent=sent, got=f"{len(set(ids))} different job ids among {n}: "
+             + ", ".join(f"{i!r} {ids.count(i)} times" for i in repeated),
+             expected=f"{n} different job ids",
+             note="ids that are unique one request at a time (a counter, a count of saved files) "
+                  "repeat when requests overlap: make an id that is unique by itself")
+
+
+def answered_with_job_id():
+    return needs_first("upload.accepts_pdf", "an upload answered with its job id")
 
 
 @check("upload.saves_bytes")
@@ -65,18 +91,36 @@ def check_saves_bytes(upload, serve):
     with serve(upload.learner) as client:
         for data in (small_pdf(3 * MiB // 2), small_pdf(10 * 1024)):
             sent = sent_file(len(data))
-            before = upload.saved_files()
+            before = _stamps(upload.saved_files())
             response = post_file(client, data)
-            new = sorted(upload.saved_files() - before)
+            new = sorted(upload.saved_files() - set(before))
             if len(new) != 1:
+                rewritten = sorted(p.name for p, stamp in before.items() if _stamp(p) != stamp)
                 fail(sent=sent, got=f"{describe(response)}; {len(new)} new file(s) under "
-                     f"UPLOAD_DIR ({upload.upload_dir.name}/)",
-                     expected="exactly one new file for the upload")
+                     f"UPLOAD_DIR ({upload.upload_dir.name}/)" + (
+                         f", and {', '.join(rewritten)} (an earlier upload's file) overwritten"
+                         if rewritten else ""),
+                     expected="exactly one new file for the upload",
+                     note="both uploads were sent as report.pdf: a name taken from the client is not "
+                          "unique, so the second upload replaced the first" if rewritten else "")
             saved = upload.read(new[0])
             if saved != data:
                 fail(sent=sent, got=f"a saved file of {size(len(saved))} that differs from what was "
                      f"sent (first difference at byte {_first_difference(saved, data)})",
                      expected=f"a byte-identical copy ({size(len(data))})")
+
+
+def _stamps(paths: set[Path]) -> dict[Path, tuple[int, int]]:
+    return {p: _stamp(p) for p in paths}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: what changes when a file is written again."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
 
 
 def _first_difference(a: bytes, b: bytes) -> int:
@@ -93,7 +137,8 @@ def check_queues_ingest(upload, serve):
     if len(calls) != 1:
         fail(sent=sent, got=f"{describe(response)}; queue_ingest called {len(calls)} times",
              expected="queue_ingest called exactly once")
-    job_id = job_id_of(response, sent=sent)
+    with answered_with_job_id():
+        job_id = job_id_of(response, sent=sent)
     call = calls[0]
     answered = upload.timeline.index("http.response.body.final")
     queued = upload.timeline.index("queue_ingest")
@@ -142,7 +187,20 @@ def check_accepts_exact_limit(upload, serve):
         response = drive_upload(client, pdf_upload(n))
     if not 200 <= (response.status_code or 0) < 300:
         fail(sent=sent, got=describe(response),
-             expected="202 Accepted: MAX_BYTES is the largest size allowed")
+             expected="202 Accepted: MAX_BYTES is the largest size allowed",
+             note=_who_refused(response))
+
+
+def _who_refused(response) -> str:
+    """For a 413: did the app's own size check send it, or a limit on the whole request body?"""
+    if response.status_code != 413:
+        return ""
+    if "json" in response.headers.get("content-type", ""):
+        return ("the 413 came from your own size check (a JSON answer): a file of exactly "
+                "MAX_BYTES must pass it, so look at your comparison")
+    return ("the 413 is not JSON, so your route never ran: it came from a limit on the whole "
+            "request body (such as max_body_size), which also counts the multipart headers "
+            "around the file, so that limit must leave room above MAX_BYTES")
 
 
 @check("upload.streams_to_disk")
@@ -160,8 +218,18 @@ def check_streams_to_disk(upload, serve):
     if response.peak_memory is None:
         pytest.skip("this system does not let the grader read a process's peak memory (Linux's /proc does)")
     if response.peak_memory >= limit:
-        fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it",
-             expected=f"under {size(limit)}: read and write the file in chunks")
+        # Half the file again: memory that halves with it held the whole file; memory that
+        # stays put came from each chunk, which is then too large for the limit.
+        with serve(upload.learner) as client:
+            half = drive_upload(client, pdf_upload(n // 2), trace_memory=True)
+        whole = (half.peak_memory or 0) < 0.75 * response.peak_memory
+        fail(sent=sent, got=f"peak memory {size(response.peak_memory)} while handling it "
+             f"({size(half.peak_memory or 0)} for a file half that size)",
+             expected=f"under {size(limit)}: " + ("read and write the file in chunks" if whole
+                                                 else "smaller chunks"),
+             note="memory grew with the file: it was held whole somewhere" if whole else
+             "memory stayed about the same for half the file, so you do read in chunks, but each "
+             f"chunk is too large: a few of them in memory at once pass {size(limit)}")
 
 
 @check("upload.requires_file")

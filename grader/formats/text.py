@@ -42,14 +42,19 @@ def render(report: Report, stream: TextIO | None = None) -> str:
         lines += [style.paint("Could not grade this file:", "error"),
                   *wrap(report.error, 88, initial_indent="  ", subsequent_indent="  "), ""]
     width = max((len(c.id) for c in report.checks), default=0)
+    # Grading stopped part way (a hang): the checks that ran keep their results.
+    not_run = {c.id for c in report.checks if report.error and c.message == f"not run: {report.error}"}
     for level in ("core", "stretch"):
         checks = [c for c in report.checks if c.level == level]
-        if not checks or report.error:
+        if not checks or len(not_run) == len(report.checks) and report.error:
             continue
         lines.append(style.paint(f"{level} checks", "bold"))
         for c in checks:
-            tag = "" if c.status in ("passed", "failed") else style.paint(f"  ({c.status})", c.status)
+            tag = "" if c.status in ("passed", "failed") else style.paint(
+                f"  ({'not run' if c.id in not_run else c.status})", c.status)
             lines.append(f"  {style.mark(c.status)} {c.id.ljust(width)}  {c.title}{tag}")
+            if c.id in not_run:
+                continue
             if c.status in ("failed", "error") or (c.status == "skipped" and c.message):
                 for line in c.message.splitlines():
                     lines += wrap(line, 100, initial_indent="      ", subsequent_indent="                ")

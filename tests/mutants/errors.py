@@ -21,6 +21,9 @@ MUTANTS = [
          "    try:\n        return find(doc_id)\n    except DocumentNotFound as exc:\n"
          "        return await document_not_found(request, exc)\n"),
         ("async def get_document(doc_id: str)", "async def get_document(doc_id: str, request: Request)"))),
+    # Reads the id from the URL, not from the exception: right only where the route holds it.
+    Mutant("id_from_path_params", "errors.handler_is_global", (
+        (NOT_FOUND_CONTENT, 'content={"error": "document_not_found", "id": request.path_params["doc_id"]})'),)),
     Mutant("default_422_shape", "errors.validation_shape", (
         ("@app.exception_handler(RequestValidationError)\n", ""),)),
     Mutant("detail_messages_only", "errors.validation_shape", (
@@ -42,11 +45,17 @@ MUTANTS = [
         ("    return DOCUMENTS[doc_id]\n\n\n@app.delete", "    return new.model_dump()\n\n\n@app.delete"),)),
     Mutant("same_id_every_time", "errors.created_201", (
         ("    doc_id = uuid4().hex\n", '    doc_id = "new-document"\n'),)),
+    # Unique until a delete: the next id is then one already in use.
+    Mutant("id_from_count", "errors.created_201", (
+        ("    doc_id = uuid4().hex\n", "    doc_id = str(len(DOCUMENTS) + 1)\n"),)),
     Mutant("deleted_200", "errors.deleted_204", (
         ('@app.delete("/documents/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)',
          '@app.delete("/documents/{doc_id}")'),)),
     Mutant("delete_keeps_document", "errors.deleted_204", (
         ("    del DOCUMENTS[doc_id]\n", ""),)),
+    # The document asked for is gone, and so is every other one.
+    Mutant("delete_clears_store", "errors.deleted_204", (
+        ("    del DOCUMENTS[doc_id]\n", "    DOCUMENTS.clear()\n"),)),
     Mutant("errors_sent_raw", "errors.validator_errors_serialise", (
         ('    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]\n',
          "    detail = exc.errors()\n"),)),

@@ -39,30 +39,43 @@ async def chat(q: str):
 MUTANTS = [
     # Also no EventSourceResponse headers, but no_cache is a stretch check.
     Mutant("text_plain", "streaming.event_stream", hand_rolled(SAFE, media="text/plain")),
+    # Every token framed wrong fails multiline_tokens too: its tokens are tokens.
     Mutant("json_quoted", "streaming.frames_tokens", (
-        ("            yield ServerSentEvent(raw_data=token)\n", "            yield token\n"),)),
-    # With no blank lines every data line, [DONE] included, runs into one event.
+        ("            yield ServerSentEvent(raw_data=token)\n", "            yield token\n"),),
+        also=("streaming.multiline_tokens",)),
+    # With no blank lines every data line, [DONE] included, runs into one event, and no event
+    # is complete while the LLM holds its 2nd token.
     Mutant("no_blank_line", "streaming.frames_tokens", hand_rolled('f"data: {data}\\n"', done=DONE_FRAME),
-           also=("streaming.done_last",)),
-    Mutant("no_data_prefix", "streaming.frames_tokens", hand_rolled('f"{data}\\n\\n"', done=DONE_FRAME)),
+           also=("streaming.done_last", "streaming.incremental", "streaming.multiline_tokens")),
+    # Lines without `data:` are no events at all, so none has arrived while the LLM is held.
+    Mutant("no_data_prefix", "streaming.frames_tokens", hand_rolled('f"{data}\\n\\n"', done=DONE_FRAME),
+           also=("streaming.multiline_tokens", "streaming.incremental")),
     # The stand-in DemoLLM answers instead of the grader's llm, so the tokens are wrong too,
     # and the grader's llm (held by streaming.incremental) never gets to speak at all.
     Mutant("seam_copied_at_import", "streaming.passes_question", (
         ("async with aclosing(llm.stream(q))", "async with aclosing(ASK(q))"),
         ("llm = DemoLLM()\n", "llm = DemoLLM()\nASK = llm.stream\n")),
-        also=("streaming.frames_tokens", "streaming.incremental")),
+        also=("streaming.frames_tokens", "streaming.incremental", "streaming.multiline_tokens")),
     Mutant("no_done", "streaming.done_last", (("    yield ServerSentEvent(raw_data=DONE)\n", ""),)),
+    Mutant("done_trailing_space", "streaming.done_last", hand_rolled(SAFE, done='"data: [DONE] \\n\\n"')),
     Mutant("done_first", "streaming.done_last", (
         ("    yield ServerSentEvent(raw_data=DONE)\n", ""),
         ("    async with aclosing(llm.stream(q)) as tokens:\n",
          "    yield ServerSentEvent(raw_data=DONE)\n    async with aclosing(llm.stream(q)) as tokens:\n"))),
     Mutant("buffers_answer", "streaming.incremental", (
         ("        async for token in tokens:\n", "        for token in [t async for t in tokens]:\n"),)),
+    # The blank line before each event, not after: each event is dispatched one event late.
+    Mutant("blank_line_first", "streaming.incremental",
+           hand_rolled('"\\n" + "".join(f"data: {line}\\n" for line in data.split("\\n"))',
+                       done='"\\ndata: [DONE]\\n\\n"')),
     Mutant("ignores_question", "streaming.passes_question", (
         ("aclosing(llm.stream(q))", 'aclosing(llm.stream("What is DocChat?"))'),)),
     Mutant("question_optional", "streaming.requires_question", (
         ("async def chat(q: str)", 'async def chat(q: str = "")'),)),
     Mutant("naive_frames", "streaming.multiline_tokens", hand_rolled('f"data: {data}\\n\\n"')),
+    # splitlines() drops the empty line after a final newline: "last line\n" arrives as "last line".
+    Mutant("splitlines_frames", "streaming.multiline_tokens",
+           hand_rolled('"".join(f"data: {line}\\n" for line in data.splitlines()) + "\\n"')),
     Mutant("strips_tokens", "streaming.multiline_tokens", (
         ("ServerSentEvent(raw_data=token)", "ServerSentEvent(raw_data=token.strip())"),)),
     Mutant("producer_task", "streaming.stops_on_disconnect", (

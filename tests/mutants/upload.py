@@ -10,6 +10,11 @@ MUTANTS = [
     Mutant("same_job_id", "upload.unique_job_ids", (
         ('    job_id = str(uuid4())\n', '    job_id = "job-1"\n'),
         ('dest = UPLOAD_DIR / f"{job_id}.pdf"', 'dest = UPLOAD_DIR / f"{uuid4()}.pdf"'))),
+    # Ids from a count of saved files: unique one upload at a time, the same under concurrency.
+    Mutant("job_id_from_file_count", "upload.unique_job_ids", (
+        ('    job_id = str(uuid4())\n', ''),
+        ('    first = await file.read(CHUNK)\n',
+         '    job_id = str(len(list(UPLOAD_DIR.glob("*.pdf"))) + 1)\n    first = await file.read(CHUNK)\n'))),
     Mutant("writes_half_of_each_chunk", "upload.saves_bytes", (
         ("                out.write(chunk)\n", "                out.write(chunk[: CHUNK // 2])\n"),)),
     Mutant("ingest_inline", "upload.queues_ingest", (
@@ -43,6 +48,9 @@ MUTANTS = [
         ("BODY_LIMIT = MAX_BYTES + 64 * 1024", "BODY_LIMIT = MAX_BYTES"),)),
     Mutant("reads_whole_file", "upload.streams_to_disk", (
         ("    first = await file.read(CHUNK)\n", "    first = await file.read()\n"),)),
+    # Streams, but in pieces so big that two of them overflow the memory allowed.
+    Mutant("huge_chunks", "upload.streams_to_disk", (
+        ("CHUNK = 1024 * 1024\n", "CHUNK = 4 * 1024 * 1024\n"),)),
     Mutant("file_optional", "upload.requires_file", (
         ("    file: Annotated[UploadFile, File(description=\"The PDF to ingest\")],\n    tasks: BackgroundTasks,\n",
          "    tasks: BackgroundTasks,\n"
