@@ -35,6 +35,7 @@ class Drill:
     title: str
     lesson: str
     checks: tuple[Check, ...]
+    seams: tuple[str, ...] = ()  # the module-level names the grader replaces (docs/contract.md)
 
     @property
     def checks_module(self) -> str:
@@ -66,6 +67,16 @@ class Manifest:
     def names(self) -> list[str]:
         return [drill.name for drill in self.drills]
 
+    def looks_like(self, drill: str, defined: set[str]) -> str | None:
+        """Another drill whose seams a module defines, when it lacks `drill`'s own (a mix-up of files)."""
+        own = set(self.drill(drill).seams)
+        if own <= defined:
+            return None
+        for other in self.drills:
+            if other.name != drill and other.seams and set(other.seams) <= defined:
+                return other.name
+        return None
+
 
 def parse(data: dict) -> Manifest:
     drills = []
@@ -78,7 +89,7 @@ def parse(data: dict) -> Manifest:
                 raise ValueError(f"{c['id']} does not belong to drill {raw['name']}")
             checks.append(Check(c["id"], c["level"], c["title"], tuple(c["hints"]), c["lesson"],
                                 tuple(c.get("needs", ()))))
-        drills.append(Drill(raw["name"], raw["title"], raw["lesson"], tuple(checks)))
+        drills.append(Drill(raw["name"], raw["title"], raw["lesson"], tuple(checks), tuple(raw.get("seams", ()))))
     return Manifest(tuple(drills))
 
 

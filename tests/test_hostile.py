@@ -97,6 +97,7 @@ def test_blocking_the_event_loop_stops_grading_with_a_reason(tmp_path):
     assert "took longer than" in report["error"] and "event loop" in report["error"]
     hung = [c for c in report["checks"] if "took longer than 10 s" in c["message"]]
     assert hung and "POST /upload" in hung[0]["message"]
+    assert all(c["id"] in report["error"] for c in hung)  # the report names the checks that hung
 
 
 def test_a_printed_fake_report_is_ignored(tmp_path):
@@ -141,3 +142,11 @@ def test_the_scratch_directory_is_removed(tmp_path, monkeypatch):
     report, _ = _graded(tmp_path, SOLUTION)
     assert report["status"] == "passed"
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_another_drills_file_gets_one_error_naming_that_drill(tmp_path):
+    streaming = (SOLUTIONS / "streaming.py").read_text()
+    report, _ = _graded(tmp_path, streaming)
+    assert report["status"] == "error"
+    assert "looks like the streaming drill" in report["error"] and "--drill streaming" in report["error"]
+    assert all(c["message"].startswith("not run") for c in report["checks"])

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,26 @@ def baseline(tmp_path_factory) -> dict[str, dict]:
         assert report["status"] == "failed", report
         found[sandbox] = report
     return found
+
+
+@contextmanager
+def listeners() -> Iterator[int]:
+    """A TCP and a UDP socket on one port of 127.0.0.1; after the block, neither got anything."""
+    tcp = socket.create_server(("127.0.0.1", 0))
+    port = tcp.getsockname()[1]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+    try:
+        yield port
+        tcp.setblocking(False)
+        udp.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            tcp.accept()
+        with pytest.raises(BlockingIOError):
+            udp.recv(65536)
+    finally:
+        tcp.close()
+        udp.close()
 
 
 def tree_hash(root: Path) -> str:
@@ -128,21 +150,8 @@ def test_other_submissions_and_the_grader_cannot_be_rewritten(tmp_path, baseline
 def test_nothing_reaches_the_network(tmp_path, monkeypatch, baseline, sandbox):
     marker = f"token-{uuid.uuid4().hex}"
     monkeypatch.setenv("GITHUB_TOKEN", marker)
-    tcp = socket.create_server(("127.0.0.1", 0))
-    port = tcp.getsockname()[1]
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", port))
-    try:
+    with listeners() as port:
         report = graded(tmp_path, attack("exfiltrate", PORT=port, MARKER=marker), sandbox)
-        tcp.setblocking(False)
-        udp.setblocking(False)
-        with pytest.raises(BlockingIOError):
-            tcp.accept()
-        with pytest.raises(BlockingIOError):
-            udp.recv(65536)
-    finally:
-        tcp.close()
-        udp.close()
     assert marker not in json.dumps(report)
     assert verdicts(report) == verdicts(baseline[sandbox])
 
@@ -284,37 +293,24 @@ def test_attackers_in_a_cohort_change_no_one_elses_grade(tmp_path, monkeypatch):
         "title='hidden probe', hint='h')\ndef check_hidden_probe(upload):\n    pass\n")
     solution = (ROOT / "solutions" / "upload.py").read_text()
     honest = {"ada": f"# {marker}\n" + solution, "empty": BASE}
-    tcp = socket.create_server(("127.0.0.1", 0))
-    port = tcp.getsockname()[1]
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", port))
     ada = subs / "ada" / "drills" / "upload.py"
     attackers = {
         "eve_patch": attack("patch_grader"),
         "eve_read": attack("read_secrets", HIDDEN=hidden / "check_upload_hidden.py", OTHER=ada, MARKER=marker),
         "eve_tamper": attack("tamper", OTHER=ada, GRADER=GRADER),
-        "eve_net": attack("exfiltrate", PORT=port, MARKER=marker),
+        "eve_net": attack("exfiltrate", PORT="$PORT", MARKER=marker),
         "eve_fill": attack("fill_disk", OUTSIDE=tmp_path / "outside", MARKER=marker),
     }
-    for learner, source in {**honest, **attackers}.items():
-        (subs / learner / "drills").mkdir(parents=True)
-        (subs / learner / "drills" / "upload.py").write_text(source)
     monkeypatch.setenv("GITHUB_TOKEN", marker)
-    before = (tree_hash(subs), tree_hash(GRADER))
     out = tmp_path / "out"
-    try:
+    with listeners() as port:
+        for learner, source in {**honest, **attackers}.items():
+            (subs / learner / "drills").mkdir(parents=True)
+            (subs / learner / "drills" / "upload.py").write_text(source.replace("$PORT", str(port)))
+        before = (tree_hash(subs), tree_hash(GRADER))
         done = subprocess.run([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out),
                                "--drills", "upload", "--checks", str(hidden), "--jobs", "2"],
                               capture_output=True, text=True, timeout=300, cwd=tmp_path)
-        tcp.setblocking(False)
-        udp.setblocking(False)
-        with pytest.raises(BlockingIOError):
-            tcp.accept()
-        with pytest.raises(BlockingIOError):
-            udp.recv(65536)
-    finally:
-        tcp.close()
-        udp.close()
     assert done.returncode == 1, done.stderr
     after = (tree_hash(subs), tree_hash(GRADER))
     written = tree_hash(out)

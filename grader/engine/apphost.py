@@ -37,7 +37,7 @@ WARM = ("asyncio", "json", "uuid", "sqlite3", "email.parser", "concurrent.future
         "pydantic", "fastapi", "fastapi.responses", "fastapi.security", "fastapi.staticfiles",
         "fastapi.sse", "starlette.background", "starlette.responses", "anyio",
         "anyio._backends._asyncio", "anyio.from_thread", "python_multipart", "multipart")
-PEER: wire.Peer  # this app host's wire (one per process)
+PEER: wire.Peer | None = None  # this app host's wire (one per process)
 SESSION: contextvars.ContextVar[int | None] = contextvars.ContextVar("docchat_session", default=None)
 TEXT_MAX = 4000
 
@@ -104,7 +104,7 @@ class Host:
         self.module, self.app, self.path = module, module.app, path
         originals = self.op_swap(seams)
         return {"module": wire.Boxed(module), "app": wire.Boxed(module.app), "ran": sorted(ran),
-                "originals": originals}
+                "originals": originals, "names": sorted(n for n in vars(module) if isinstance(n, str))[:5000]}
 
     def op_swap(self, seams: dict) -> dict:
         """Put the grader's seams in place; return what each name held before (by reference)."""
@@ -206,6 +206,10 @@ class Host:
         return {"type": _type_name(obj), "repr": _text(repr, obj), "str": _text(str, obj),
                 "len": _len(obj), "callable": callable(obj),
                 "exception_class": isinstance(obj, type) and issubclass(obj, Exception)}
+
+    def op_value(self, obj: Any) -> Any:
+        """The object by value: plain data (dicts, lists, ...) copied, anything else by reference."""
+        return obj
 
     def op_equal(self, obj: Any, other: Any) -> bool:
         return bool(obj == other)

@@ -38,8 +38,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def preflight(template, source: bytes, name: str, workdir: Path) -> str | None:
+def preflight(template, source: bytes, name: str, workdir: Path, drill: str) -> str | None:
     """Import the module once, in an app host; return why it cannot be graded, or None."""
+    from grader import manifest
     from grader.engine.learner import LearnerError
     from grader.engine.remote import AppHostGone
 
@@ -49,7 +50,13 @@ def preflight(template, source: bytes, name: str, workdir: Path) -> str | None:
     except LearnerError as exc:
         return str(exc)
     try:
-        host.load(source, name, workdir, {})
+        loaded = host.load(source, name, workdir, {})
+        other = manifest.load().looks_like(drill, {n for n in loaded.get("names", []) if isinstance(n, str)})
+        if other:
+            missing = [s for s in manifest.load().drill(drill).seams if s not in loaded["names"]]
+            return (f"{name} looks like the {other} drill, not the {drill} drill: it defines "
+                    f"{', '.join(manifest.load().drill(other).seams)} but not {', '.join(missing)}. Grade it "
+                    f"as that drill (`--drill {other}`), or check that this is the file you meant")
     except AppHostGone:
         return (f"the process that runs your code ended while importing {name}: does it call "
                 "os._exit() or crash at import time?")
@@ -81,7 +88,7 @@ def main(argv: list[str]) -> int:
         determinism.install(seed)
         repeatable = ["-p", "grader.engine.determinism"]
     try:
-        problem = preflight(template, source, name, scratch / "import")
+        problem = preflight(template, source, name, scratch / "import", args.drill)
         if problem:
             channel.send("fatal", error=problem)
             return 0

@@ -351,6 +351,13 @@ class Remote:
     def close(self) -> Any:
         return self._look(["attr", "close"], ["call", [], {}])
 
+    def __copy__(self) -> Any:
+        """A local copy of plain data (a dict, a list); anything else stays a reference."""
+        return self._host.call("value", obj=self)
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        return self.__copy__()
+
 
 def resolve_class(name: str) -> type | None:
     """The examiner's class of that qualified name, from a few trusted libraries only."""

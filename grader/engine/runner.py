@@ -255,7 +255,7 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     private.write_bytes(target.read_bytes() if source is None else source)
     deadline = time.monotonic() + limits.run_s
     results: dict[str, CheckResult] = {}
-    hangs = 0
+    hangs, hung = 0, []
     try:
         while True:
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
@@ -292,6 +292,7 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
                 break
             if attempt.timed_out == "check":
                 hangs += 1
+                hung.append(stuck)
                 waiting = f"; it was {attempt.progress}" if attempt.progress else ""
                 results[stuck] = _result(metas[stuck], "error",
                                          f"took longer than {limits.check_s:g} s{waiting}. "
@@ -304,9 +305,9 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
                                          f"({attempt.exit_status}): your code stopped it, for "
                                          "example with os._exit(), or crashed it.")
             if hangs >= limits.hangs_allowed:
-                report.error = (f"{hangs} checks took longer than {limits.check_s:g} s each, "
-                                "so grading stopped: your app seems to stop answering (a blocked "
-                                "event loop, or a loop that never ends)")
+                report.error = (f"{hangs} checks took longer than {limits.check_s:g} s each "
+                                f"({', '.join(hung)}), so grading stopped: your app seems to stop "
+                                "answering (a blocked event loop, or a loop that never ends)")
                 break
         for meta in plan:
             results.setdefault(meta["id"], _result(meta, "error", "not run: " + (
