@@ -43,12 +43,15 @@ class Terminal(io.StringIO):
         return "utf-8"
 
 
+SANDBOX = "bubblewrap"  # the reports name it (`isolation`): the goldens are made in this one
+
+
 def graded(work: Path) -> dict[str, dict]:
     """Batch-grade every submission; each one's report, as results.json holds it."""
     subs, out = work / "submissions", work / "grades"
     make_cohort(subs, SUBMISSIONS)
     drills = sorted({drill for kinds in SUBMISSIONS.values() for drill in kinds})
-    done = subprocess.run([GRADE, "batch", str(subs), "--out", str(out), "--jobs", "2",
+    done = subprocess.run([GRADE, "batch", str(subs), "--out", str(out), "--jobs", "2", "--sandbox", SANDBOX,
                            "--drills", ",".join(drills)], capture_output=True, text=True, timeout=600)
     if done.returncode not in (0, 1):  # 1: some submission failed, as most of these do
         raise RuntimeError(f"docchat-grade batch exited {done.returncode}: {done.stderr}")

@@ -47,7 +47,10 @@ def test_the_workflow_grades_every_push_but_the_template_and_reports_to_classroo
     job = data["jobs"]["grade"]
     assert job["name"] == "Autograding Tests"  # the check run the reporter writes the points on
     assert job["if"] == "github.actor != 'github-classroom[bot]'"
-    assert data["permissions"]["checks"] == "write"
+    assert data["permissions"] == {}  # the learner controls this workflow: no token rights by default
+    assert job["permissions"] == {"checks": "write", "contents": "read"}  # the reporter's, no more
+    checkout = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout"))
+    assert checkout["with"]["persist-credentials"] is False
     uses = [s.get("uses", "") for s in job["steps"]]
     assert uses[0].startswith("actions/checkout@") and any(u.startswith("actions/setup-python@") for u in uses)
     reporter = step("Report the points to Classroom")

@@ -87,6 +87,8 @@ def _bwrap_args(scratch: Path) -> list[str]:
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     if os.geteuid() == 0:  # nobody inside, and without any capability outside its namespaces
         args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    # First the fresh /tmp, /proc and /dev: a bind below /tmp made before them would be hidden.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -99,7 +101,6 @@ def _bwrap_args(scratch: Path) -> list[str]:
     for hidden in ("checks", "fakes"):  # the examiner's, never the learner's to read
         if (grader / hidden).is_dir():
             args += ["--tmpfs", str(grader / hidden), "--remount-ro", str(grader / hidden)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     if scratch != Path("/"):
         args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     return args

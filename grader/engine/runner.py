@@ -26,6 +26,7 @@ from grader.engine.channel import Lines
 from grader.report import CheckResult, Report
 
 OUTPUT_KEEP = 64 * 1024
+EXIT_GRACE = 3.0  # seconds a finished examiner gets to end its sandbox before it is killed
 EXAMINER_MEMORY_MB = 2048  # the examiner runs no learner code: a cap against the grader's own bugs
 TEXT_MAX = 20000  # the longest message, title or hint a record may carry
 STATUSES = ("passed", "failed", "error", "skipped")
@@ -134,6 +135,7 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
     for extra in extra_checks:
         args += ["--checks", str(Path(extra).resolve())]  # the grading process runs elsewhere
     started = time.monotonic()
+    before = set(sandbox.children())
     try:
         proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
                               memory_mb=EXAMINER_MEMORY_MB, file_mb=limits.file_mb,
@@ -201,9 +203,10 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
                     attempt.done = True  # nothing left to learn from this process
             if attempt.done:
                 break
-        if not attempt.timed_out and not attempt.done:
+        if not attempt.timed_out:
+            # Let a finished examiner end on its own: it ends its sandbox and all in it as it goes.
             try:
-                proc.wait(timeout=max(0.0, min(5.0, deadline - time.monotonic())))
+                proc.wait(timeout=max(0.0, min(EXIT_GRACE if attempt.done else 5.0, deadline - time.monotonic())))
             except subprocess.TimeoutExpired:
                 pass
     finally:
@@ -211,6 +214,8 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
         selector.close()
         os.close(read_fd)
         sandbox.end_everything(proc, token)
+        if isinstance(launcher, sandbox.ExecLauncher):  # what it orphaned is ours (a fork server reaps its own)
+            sandbox.end_new_children(before)
         proc.stdout.close()
         proc.stderr.close()
     return attempt

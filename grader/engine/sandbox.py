@@ -228,6 +228,28 @@ def kill(pid: int) -> None:
         pass
 
 
+def end_new_children(before: set[int]) -> None:
+    """Kill the children of this process that were not there `before`, and all below them.
+
+    Only for a process that runs one grade at a time: as a child subreaper, whatever the grade
+    orphaned (a sandbox whose examiner was killed, a double-forked daemon) is our child now,
+    found by parentage rather than by anything the learner's code could drop.
+    """
+    for _ in range(20):
+        new = [pid for pid in children() if pid not in before]
+        if not new:
+            return
+        for pid in new:
+            for below in descendants(pid):
+                kill(below)
+            kill(pid)
+        for pid in new:
+            try:
+                os.waitpid(pid, 0)
+            except (ChildProcessError, OSError):
+                pass
+
+
 def end_descendants() -> None:
     """Kill every process below this one (a subreaper: orphans below it stay below it)."""
     for _ in range(50):
