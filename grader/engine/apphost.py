@@ -74,7 +74,10 @@ class Host:
         self.finished.set()
 
     def _dispatch(self, job, op: str) -> None:
-        threading.Thread(target=job, name=f"docchat-{op}", daemon=True).start()
+        if op in ("asgi", "cancel"):
+            job()  # only schedules work on the app's loop: no thread needed
+        else:
+            threading.Thread(target=job, name=f"docchat-{op}", daemon=True).start()
 
     def _home(self, value: Any) -> int | None:
         return getattr(value, "_docchat_ref", None) if isinstance(value, Foreign) else None

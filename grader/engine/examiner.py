@@ -88,13 +88,15 @@ def main(argv: list[str]) -> int:
         determinism.install(seed)
         repeatable = ["-p", "grader.engine.determinism"]
     try:
+        import pytest  # while the template warms up
+
+        from grader.engine import plugin  # noqa: F401 - its imports too (the checks' kit)
+
         problem = preflight(template, source, name, scratch / "import", args.drill)
         if problem:
             channel.send("fatal", error=problem)
             return 0
         channel.send("ready", isolation=template.backend)
-
-        import pytest
 
         files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
         code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={name}",
