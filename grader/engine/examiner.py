@@ -77,9 +77,10 @@ def main(argv: list[str]) -> int:
     name = args.name or target.name
     source = target.read_bytes()
     seed = os.environ.get("DOCCHAT_SEED", "")
-    # Started first: the sandboxed template warms up while pytest is imported here.
-    template = isolation.Template(isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb,
-                                  file_mb=args.file_mb, seed=seed)
+    # A batch lane lends its warm template; else one is started first, to warm up while
+    # pytest is imported here.
+    template = isolation.Template.lent() or isolation.Template(
+        isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed)
     session.PREPARED.update(template=template, source=source)
     repeatable = []
     if seed:  # batch runs: see grader/engine/determinism.py
