@@ -347,3 +347,15 @@ def test_nothing_of_one_grade_reaches_the_next_in_its_lane(tmp_path):
     assert found["b_probe"]["upload"]["error"] is None, found["b_probe"]["upload"]["error"]
     assert verdicts(found["b_probe"]["upload"]) == verdicts(found["c_empty"]["upload"])
     assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+
+
+def test_grades_in_threads_of_one_process_leave_each_other_alone():
+    """A grade's clean-up ends what it orphaned, never another grade in flight (batch scripts,
+    notebooks and bench/flaky.py grade from threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = [ROOT / "solutions" / f"{drill}.py" for drill in ("errors", "upload", "errors", "lifespan")]
+    with ThreadPoolExecutor(len(files)) as pool:
+        reports = list(pool.map(grade, files))
+    assert [r["status"] for r in reports] == ["passed"] * len(files), [
+        (c["id"], c["message"]) for r in reports for c in r["checks"] if c["status"] != "passed"]

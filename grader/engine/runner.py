@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from grader.engine.channel import Lines
 from grader.report import CheckResult, Report
 
 OUTPUT_KEEP = 64 * 1024
+_LIVE: set[int] = set()  # examiners of the grades in flight in this process (threads may grade at once)
+_LIVE_LOCK = threading.Lock()
 EXIT_GRACE = 3.0  # seconds a finished examiner gets to end its sandbox before it is killed
 EXAMINER_MEMORY_MB = 2048  # the examiner runs no learner code: a cap against the grader's own bugs
 TEXT_MAX = 20000  # the longest message, title or hint a record may carry
@@ -138,10 +141,12 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
     started = time.monotonic()
     before = set(sandbox.children())
     try:
-        proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
-                              memory_mb=EXAMINER_MEMORY_MB, file_mb=limits.file_mb,
-                              extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
-                                         "PYTHONPATH": sandbox.grader_root(), **(lane_env or {})})
+        with _LIVE_LOCK:  # so that a grade ending in another thread never takes this one for an orphan
+            proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
+                                  memory_mb=EXAMINER_MEMORY_MB, file_mb=limits.file_mb,
+                                  extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
+                                             "PYTHONPATH": sandbox.grader_root(), **(lane_env or {})})
+            _LIVE.add(proc.pid)
     except BaseException:
         os.close(read_fd)
         raise
@@ -215,8 +220,10 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
         selector.close()
         os.close(read_fd)
         sandbox.end_everything(proc, token)
-        if isinstance(launcher, sandbox.ExecLauncher):  # what it orphaned is ours (a fork server reaps its own)
-            sandbox.end_new_children(before)
+        with _LIVE_LOCK:
+            _LIVE.discard(proc.pid)
+            if isinstance(launcher, sandbox.ExecLauncher):  # its orphans are ours (a fork server reaps its own)
+                sandbox.end_new_children(before | _LIVE)
         proc.stdout.close()
         proc.stderr.close()
     return attempt
