@@ -6,12 +6,13 @@ page with pypdf, cuts it into overlapping chunks and indexes them in SQLite FTS5
 Server-Sent Events, then the sources, then [DONE]. Everything lives in DATA_DIR: the PDFs,
 the index and, by default, Huey's queue (SqliteHuey, its consumer threads started and
 stopped by the lifespan). With DOCCHAT_REDIS_URL set the queue is Redis and the workers are
-separate processes: `python -m solutions.docchat worker`. Run it: `uvicorn
+separate processes: `python solutions/docchat.py worker`. Run it: `uvicorn
 solutions.docchat:app`, open http://127.0.0.1:8000/. Grade it with
 `docchat-grade solutions/docchat.py`.
 """
 
 import asyncio
+import logging
 import os
 import re
 import sqlite3
@@ -138,7 +139,7 @@ def ingest(document_id: str) -> None:
     rows = [(chunk, document_id, number, n)
             for number, text in enumerate(pages, 1) for n, chunk in enumerate(chunks_of(text)) if chunk]
     with connect() as db:
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade that can fail mid-way
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         db.executemany("INSERT INTO chunks (text, document_id, page, chunk) VALUES (?, ?, ?, ?)", rows)
         db.execute("UPDATE documents SET status = 'done', error = NULL, pages = ? WHERE id = ?",
@@ -160,6 +161,12 @@ def run_ingest(document_id: str, task=None) -> None:
         else:
             set_status(document_id, "failed", f"{type(exc).__name__}: {exc}")
         raise  # Huey schedules the retry
+
+
+# Huey names a task after its function's module, and the app (`uvicorn solutions.docchat:app`)
+# and a worker (`python solutions/docchat.py worker`, module `__main__`) import this file under
+# different names: one fixed name lets them agree on the jobs in the queue.
+run_ingest.__module__ = "docchat"
 
 
 def make_queue() -> TaskWrapper:
@@ -284,7 +291,7 @@ async def get_document(document_id: str) -> dict:
 async def delete_document(document_id: str) -> Response:
     document_or_404(document_id)
     with connect() as db:
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade that can fail mid-way
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         db.execute("COMMIT")
@@ -383,9 +390,13 @@ PAGE = """<!doctype html>
 
 
 def worker() -> None:
-    """`python -m solutions.docchat worker`: a consumer process of its own (for Redis)."""
-    ingest_job = setup()
-    ingest_job.huey.create_consumer(workers=2, periodic=False).run()
+    """`python solutions/docchat.py worker`: a consumer process of its own (for Redis).
+
+    Run it where DATA_DIR is the app's (a shared disk when the machines differ). It logs
+    each job it runs; SIGTERM (or Ctrl-C) lets the running jobs finish, then stops.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup().huey.create_consumer(workers=2, periodic=False, max_delay=1.0).run()
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["worker"]:

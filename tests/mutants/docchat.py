@@ -1,12 +1,14 @@
 """Buggy DocChats: the mistakes learners make, each caught by the check that names it."""
 
-from tests.mutants import Mutant
+from tests.mutants import SOLUTIONS, Mutant
 
 TYPE_CHECK = '    if file.content_type != "application/pdf" or not first.startswith(b"%PDF-"):\n'
 REFUSE_415 = '        raise StarletteHTTPException(415, "Only PDF files are accepted")\n'
 SET_DONE = "db.execute(\"UPDATE documents SET status = 'done', error = NULL, pages = ? WHERE id = ?\","
-DELETE_ROWS = ('    with connect() as db:\n        db.execute("BEGIN")\n        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))\n'
-               '        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))\n        db.execute("COMMIT")\n')
+SOLUTION = (SOLUTIONS / "docchat.py").read_text()
+# DELETE's database work: the document's row and its chunks.
+DELETE_ROWS = SOLUTION[SOLUTION.index("    document_or_404(document_id)\n    with connect()"):
+                       SOLUTION.index("    pdf_path(document_id).unlink(missing_ok=True)")]
 SOURCES = '    yield ServerSentEvent(data=sources, event="sources")\n'
 LAST = '    yield ServerSentEvent(raw_data=DONE)\n'
 
@@ -43,7 +45,7 @@ MUTANTS = [
     Mutant("only_queued_is_409", "docchat.chat_409_before_ingest", (
         ('    if document["status"] != "done":\n        raise StarletteHTTPException(409',
          '    if document["status"] == "queued":\n        raise StarletteHTTPException(409'),)),
-    Mutant("delete_keeps_index", "docchat.delete_removes", ((DELETE_ROWS, ""),)),
+    Mutant("delete_keeps_index", "docchat.delete_removes", ((DELETE_ROWS, "    document_or_404(document_id)\n"),)),
     Mutant("delete_answers_200", "docchat.delete_removes", (
         ("    return Response(status_code=status.HTTP_204_NO_CONTENT)\n",
          '    return Response(b"deleted", status_code=200)\n'),)),
