@@ -86,8 +86,8 @@ def handbook(tag: str = "") -> bytes:
                 "Holidays are booked through the office."])
 
 
-def long_report(tag: str, pages: int = 1500) -> bytes:
-    """A PDF long enough that ingesting it takes a while (about half a second)."""
+def long_report(tag: str, pages: int = 800) -> bytes:
+    """A PDF long enough that ingesting it takes a while (about a third of a second)."""
     return pdf([f"Report {tag}, page {n}: budgets, plans and the weather in spring." for n in range(1, pages + 1)])
 
 
@@ -135,15 +135,21 @@ class Client:
             fail(sent=sent, got=describe(response), expected='200 with the job: {"job_id", "status", "error"}')
         return body
 
-    def settle(self, job_ids: Iterable[str], seconds: float = SETTLE_LIMIT) -> dict[str, dict]:
-        """Each job as last seen: once all are done or failed, or after `seconds`."""
+    def settle(self, job_ids: Iterable[str], seconds: float = SETTLE_LIMIT,
+               quiet: float | None = None) -> dict[str, dict]:
+        """Each job as last seen: once all are done or failed, or after `seconds`, or (with
+        `quiet`) once no job has changed for that long: jobs nothing is working on."""
         pending, latest = list(job_ids), {}
         end = time.monotonic() + seconds
+        seen, since = None, time.monotonic()
         while True:
             for job_id in pending:
                 latest[job_id] = self.job(job_id)
             pending = [j for j in pending if latest[j].get("status") not in FINAL]
-            if not pending or time.monotonic() > end:
+            now = time.monotonic()
+            if (state := [latest[j] for j in pending]) != seen:
+                seen, since = state, now
+            if not pending or now > end or (quiet is not None and now - since >= quiet):
                 return latest
             time.sleep(0.05)
 
