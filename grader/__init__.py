@@ -1,3 +1,20 @@
-"""DocChat Workbook's drill grader: pytest checks run against a learner's FastAPI module."""
+"""DocChat Workbook's drill grader: pytest checks run against a learner's FastAPI module.
+
+A map of the package (docs/isolation.md tells how the processes trust each other):
+
+- `cli`, `api`: `docchat-grade` and its Python API; `watch`, `progress`, `hints`, `listing`,
+  `notebook`, `workbook`, `skeletons`: the learner's loop around the drills.
+- `engine/`: grading. `runner` (the grader's side: limits, records, verdicts), `examiner`
+  (runs pytest with `plugin`, `session`), `isolation` and `confine` (the sandboxes),
+  `apphost` (the only process that runs the learner's code), `remote` and `wire` (the
+  examiner's view of it), `forkserver` (warm examiners for batch), `sandbox` (limits and
+  processes), `channel`, `determinism`, `learner`.
+- the checking kit, for built-in and instructors' hidden checks: `expect`, `fixtures`,
+  `asgi`, `bodies`, `sse`, `deadline`, `live_server`, `browser`, `files`; `checks/` the
+  drills' checks; `fakes/` the drills' seams.
+- `formats/`: text, JUnit, Gradescope and GitHub reports; `report`: the results document.
+- `batch/`: instructor mode (lanes, intake, policy, writer, cohort, resume, shards, merge).
+- `manifest.toml`: the drills in course order, each check's level, title, hints and lesson.
+"""
 
 __version__ = "0.1.0"

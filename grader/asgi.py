@@ -64,6 +64,22 @@ class Exchange:
         return self.status
 
 
+class Together:
+    """Holds each request's last body piece until `n` requests have reached theirs: their
+    handlers then start at the same moment, as on a busy server (one event loop)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.arrived = n, 0
+        self._all_here = anyio.Event()
+
+    async def wait(self, seconds: float = 5.0) -> None:
+        self.arrived += 1
+        if self.arrived >= self.n:
+            self._all_here.set()
+        with anyio.move_on_after(seconds):  # a request that never comes must not hold the rest
+            await self._all_here.wait()
+
+
 class Disconnect:
     """Set it and the next `receive()` after the body tells the app the client has gone."""
 
@@ -78,11 +94,13 @@ async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
                 headers: dict[str, str] | None = None, trace_memory: bool = False,
                 timeline: Timeline | None = None, disconnect: Disconnect | None = None,
                 query: str = "", state: dict | None = None, max_pull: int | None = None,
-                on_body: Callable[[bytes], None] | None = None, tag: object = None) -> Exchange:
+                on_body: Callable[[bytes], None] | None = None, tag: object = None,
+                together: Together | None = None) -> Exchange:
     """Send one HTTP request straight into `app` and return what came back.
 
     `on_body` sees each response body chunk the moment the app sends it (to watch a stream).
     `tag` is what CURRENT_REQUEST says in code the app runs on this request's behalf.
+    `together` holds the body's last piece until as many requests as it counts have theirs.
     """
     CURRENT_REQUEST.set(tag)  # in this task's own context: this request only
     exchange = Exchange(method, path)
@@ -98,6 +116,8 @@ async def drive(app: Any, method: str, path: str, *, body: Iterable[bytes] = (),
             gone.set()
         if pending is not None:
             chunk, pending = pending, next(pieces, None)
+            if pending is None and together is not None:
+                await together.wait()
             exchange.bytes_pulled += len(chunk)
             return {"type": "http.request", "body": chunk, "more_body": pending is not None}
         await gone.event.wait()  # set by the check, or once the response is complete

@@ -327,3 +327,23 @@ def test_attackers_in_a_cohort_change_no_one_elses_grade(tmp_path, monkeypatch):
         assert {c["id"]: c["status"] for c in found[learner]["upload"]["checks"]} == empty, learner
     assert not (tmp_path / "outside").exists()
     assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+
+
+@pytest.mark.skipif("bubblewrap" not in isolation.available(), reason="bubblewrap does not work on this machine")
+def test_nothing_of_one_grade_reaches_the_next_in_its_lane(tmp_path):
+    """A batch lane keeps its sandbox warm across grades: between two, all is ended and emptied."""
+    marker = f"planted-{uuid.uuid4().hex}"
+    subs = tmp_path / "subs"
+    for learner, source in (("a_plant", attack("plant", MARKER=marker)), ("b_probe", attack("probe")),
+                            ("c_empty", BASE)):
+        (subs / learner / "drills").mkdir(parents=True)
+        (subs / learner / "drills" / "upload.py").write_text(source)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out),
+                           "--drills", "upload", "--jobs", "1", "--sandbox", "bubblewrap"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    found = json.loads((out / "results.json").read_text())
+    assert found["b_probe"]["upload"]["error"] is None, found["b_probe"]["upload"]["error"]
+    assert verdicts(found["b_probe"]["upload"]) == verdicts(found["c_empty"]["upload"])
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]

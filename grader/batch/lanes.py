@@ -168,6 +168,7 @@ class Batch:
         self.browsers = BrowserPool(executable, min(jobs, default_jobs())) if executable else None
         self.argv: list[str] = []
         self.isolation = isolation.choose()
+        self.lanes: dict[int, isolation.Lane] = {}
         self.grader_hash = resume.grader_files_hash()
         self.options = writer.Options()
         self.shard: tuple[int, int] | None = None
@@ -281,20 +282,37 @@ class Batch:
 
     def grade(self, job: Job, server: ForkServer) -> Outcome:
         started = time.monotonic()
+        lane = self.lane_of(server)
         with self.browser_for(job) as lent:
             server.lend(lent)
             try:
+                if lane is not None:
+                    server.lend((lane.ready().control.fileno(),), var=isolation.LANE_FD_VAR)
                 report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
                                       shown_as=job.target, launcher=server, plan=self.plans[job.drill],
-                                      isolation=self.isolation, source=job.source)
+                                      isolation=self.isolation, source=job.source, lane=lane)
             except (Stopped, Interrupted):
                 raise
             except Exception as exc:  # noqa: BLE001 - one grade's failure is that grade's error, never the batch's
                 why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
                 return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
                                time.monotonic() - started, broke=str(exc))
+            finally:
+                if lane is not None:
+                    lane.after_grade()
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
         return Outcome(self.normalize(report.document()), time.monotonic() - started, broke)
+
+    def lane_of(self, server: ForkServer) -> isolation.Lane | None:
+        """The sandbox lane of `server` (one per lane, kept warm across its grades)."""
+        if self.isolation == "none":
+            return None
+        lane = self.lanes.get(id(server))
+        if lane is None:
+            lane = self.lanes[id(server)] = isolation.Lane(self.isolation, memory_mb=self.limits.memory_mb,
+                                                           file_mb=self.limits.file_mb,
+                                                           seed=server.env.get("DOCCHAT_SEED", ""))
+        return lane
 
     def grade_all(self, todo: list[Job], servers: list[ForkServer],
                   finished: Callable[[Job, Outcome], None]) -> None:
@@ -399,6 +417,8 @@ class Batch:
         finally:
             for server in servers:
                 server.close()
+            for lane in self.lanes.values():
+                lane.close()
             if self.browsers is not None:
                 self.browsers.close()
         elapsed = time.monotonic() - started

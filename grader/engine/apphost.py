@@ -74,7 +74,10 @@ class Host:
         self.finished.set()
 
     def _dispatch(self, job, op: str) -> None:
-        threading.Thread(target=job, name=f"docchat-{op}", daemon=True).start()
+        if op in ("asgi", "cancel"):
+            job()  # only schedules work on the app's loop: no thread needed
+        else:
+            threading.Thread(target=job, name=f"docchat-{op}", daemon=True).start()
 
     def _home(self, value: Any) -> int | None:
         return getattr(value, "_docchat_ref", None) if isinstance(value, Foreign) else None
@@ -514,6 +517,15 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
             message, fds, _, _ = socket.recv_fds(control, 256, 2)
         except OSError:
             break
+        if message == RESET:  # a lane's grade ended: nothing of it may reach the next one
+            for fd in fds:
+                os.close(fd)
+            sandbox.end_descendants()
+            if args.backend == "bubblewrap":  # its own /tmp and /dev/shm, not the machine's
+                for folder in ("/tmp", "/dev/shm"):
+                    _empty(folder)
+            control.sendall(b"r")
+            continue
         if not message or not fds:
             break
         cwd = message.decode(errors="replace")
@@ -531,6 +543,26 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
     # The examiner is gone (or done): everything the learner's code started is below us.
     sandbox.end_descendants()
     os._exit(0)
+
+
+RESET = b"\0reset"
+
+
+def _empty(folder: str) -> None:
+    import shutil
+
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def child(sock: socket.socket, cwd: str, args: argparse.Namespace) -> None:

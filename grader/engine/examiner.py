@@ -77,9 +77,10 @@ def main(argv: list[str]) -> int:
     name = args.name or target.name
     source = target.read_bytes()
     seed = os.environ.get("DOCCHAT_SEED", "")
-    # Started first: the sandboxed template warms up while pytest is imported here.
-    template = isolation.Template(isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb,
-                                  file_mb=args.file_mb, seed=seed)
+    # A batch lane lends its warm template; else one is started first, to warm up while
+    # pytest is imported here.
+    template = isolation.Template.lent() or isolation.Template(
+        isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed)
     session.PREPARED.update(template=template, source=source)
     repeatable = []
     if seed:  # batch runs: see grader/engine/determinism.py
@@ -88,13 +89,15 @@ def main(argv: list[str]) -> int:
         determinism.install(seed)
         repeatable = ["-p", "grader.engine.determinism"]
     try:
+        import pytest  # while the template warms up
+
+        from grader.engine import plugin  # noqa: F401 - its imports too (the checks' kit)
+
         problem = preflight(template, source, name, scratch / "import", args.drill)
         if problem:
             channel.send("fatal", error=problem)
             return 0
         channel.send("ready", isolation=template.backend)
-
-        import pytest
 
         files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
         code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={name}",

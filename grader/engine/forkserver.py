@@ -54,11 +54,12 @@ class ForkServer:
         self._sock: socket.socket | None = None
         self._server: subprocess.Popen | None = None
         self._stopped = False
-        self._lent: tuple[int, ...] = ()
+        self._lent: dict[str, tuple[int, ...]] = {}
 
-    def lend(self, fds: tuple[int, ...]) -> None:
-        """Hand these descriptors (a browser's pipe ends) to the grading processes started from now on."""
-        self._lent = fds
+    def lend(self, fds: tuple[int, ...], var: str = browser.LENT_VAR) -> None:
+        """Hand these descriptors to the grading processes started from now on, named in `var`
+        of their environment (a browser's pipe ends; a lane's sandbox template)."""
+        self._lent = {**self._lent, var: tuple(fds)}
 
     def _ensure_running(self) -> socket.socket:
         if self._stopped:
@@ -85,10 +86,12 @@ class ForkServer:
         sock = self._ensure_running()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        lent = {var: fds for var, fds in self._lent.items() if fds}
         request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, {**self.env, **extra_env}),
-                   "memory_mb": memory_mb, "file_mb": file_mb}
+                   "memory_mb": memory_mb, "file_mb": file_mb, "lent": {var: len(fds) for var, fds in lent.items()}}
         try:
-            socket.send_fds(sock, [json.dumps(request).encode()], [out_w, err_w, channel_fd, *self._lent])
+            socket.send_fds(sock, [json.dumps(request).encode()],
+                            [out_w, err_w, channel_fd, *(fd for fds in lent.values() for fd in fds)])
         finally:
             os.close(out_w)
             os.close(err_w)
@@ -389,10 +392,11 @@ def _become_grading_process(request: dict, fds: list[int], close: tuple[int, ...
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        if lent:
-            for fd in lent:
-                os.set_inheritable(fd, False)  # the grader's alone, not the learner's subprocesses'
-            os.environ[browser.LENT_VAR] = ",".join(map(str, lent))
+        for fd in lent:
+            os.set_inheritable(fd, False)  # the grader's alone, not the learner's subprocesses'
+        for var, count in request.get("lent", {}).items():
+            os.environ[var] = ",".join(map(str, lent[:count]))
+            lent = lent[count:]
         sys.argv = ["grader.engine.examiner", *request["args"]]
         sys.path[0] = request["cwd"]  # as for `python -m grader.engine.examiner` started in cwd
         os.write(ready, b"1")

@@ -103,7 +103,7 @@ def _bwrap_args(scratch: Path) -> list[str]:
             args += ["--tmpfs", str(grader / hidden), "--remount-ro", str(grader / hidden)]
     if scratch != Path("/"):
         args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
-    return args
+    return [*args, "--remount-ro", "/"]  # the sandbox's own root: nothing of a grade kept there
 
 
 def environment(scratch: Path, seed: str = "", memory_mb: int = 0) -> dict[str, str]:
@@ -119,8 +119,19 @@ def environment(scratch: Path, seed: str = "", memory_mb: int = 0) -> dict[str, 
     return env
 
 
+LANE_VAR = "DOCCHAT_TEMPLATE"  # "BACKEND,PID" in an examiner's environment: its lane's template
+LANE_FD_VAR = "DOCCHAT_TEMPLATE_FD"  # and the descriptor of its control socket, lent
+
+
 class Template:
-    """The warm app host template for one grade, in its sandbox; forks one app host per load."""
+    """The warm app host template, in its sandbox; forks one app host per load.
+
+    Started by an examiner for its one grade, or by a batch lane (grader.engine.isolation.Lane)
+    and lent to each grade's examiner, which adopts it (`Template.lent()`).
+    """
+
+    process: subprocess.Popen | None = None
+    pid: int | None = None  # the sandbox's outer pid, for translating the app hosts' pids
 
     def __init__(self, backend: str, scratch: Path, *, memory_mb: int, file_mb: int, seed: str = "") -> None:
         self.backend, self.scratch = backend, scratch
@@ -138,7 +149,41 @@ class Template:
             start_new_session=True)  # it ends, and ends all below it, when the examiner's socket closes
         theirs.close()
         self.control = ours
+        self.pid = self.process.pid
         self._warm = False
+
+    @classmethod
+    def lent(cls) -> Template | None:
+        """The template a lane lent this examiner (LANE_VAR), or None."""
+        try:
+            backend, pid = os.environ[LANE_VAR].split(",")
+            fd = os.environ[LANE_FD_VAR]
+            template = cls.__new__(cls)
+            template.backend, template.scratch, template.pid = backend, None, int(pid)
+            template.control, template._warm = socket.socket(fileno=int(fd)), True
+        except (KeyError, ValueError, OSError):
+            return None
+        return template
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def reset(self, seconds: float = 5.0) -> bool:
+        """Between two grades: end every process of the last one and empty the sandbox's /tmp."""
+        from grader.engine.apphost import RESET
+
+        try:
+            self._wait_warm()
+            self.control.settimeout(seconds)
+            self.control.sendall(RESET)
+            return self.control.recv(1) == b"r"
+        except (OSError, remote.LearnerError):
+            return False
+        finally:
+            try:
+                self.control.settimeout(None)
+            except OSError:
+                pass
 
     def _wait_warm(self) -> None:
         if not self._warm:
@@ -174,7 +219,7 @@ class Template:
         if handshake != b"+":
             why = ours.recv(1000).decode(errors="replace")
             raise SandboxUnavailable(f"the {self.backend} sandbox could not confine the app: {why}")
-        pid = inner if self.backend != "bubblewrap" else sandbox.outer_pid(inner, self.process.pid)
+        pid = inner if self.backend != "bubblewrap" else sandbox.outer_pid(inner, self.pid)
         return remote.AppHost(ours, pid, self.backend, on_gone)
 
     def close(self) -> None:
@@ -182,7 +227,58 @@ class Template:
             self.control.close()
         except OSError:
             pass
-        sandbox.end_tree(self.process)
+        if self.process is not None:  # a lent one is its lane's to end
+            sandbox.end_tree(self.process)
+
+
+class Lane:
+    """A batch lane's template, warm across its grades, each grade's scratch folder inside it.
+
+    After each grade `after_grade()` ends whatever the grade left running and empties the
+    sandbox's /tmp; a template that does not answer, or died, is replaced before the next one.
+    """
+
+    def __init__(self, backend: str, *, memory_mb: int, file_mb: int, seed: str = "") -> None:
+        import tempfile
+
+        self.backend, self.memory_mb, self.file_mb, self.seed = backend, memory_mb, file_mb, seed
+        self.folder = Path(tempfile.mkdtemp(prefix="docchat-lane-"))
+        self.template: Template | None = None
+
+    def ready(self) -> Template:
+        if self.template is None or not self.template.alive():
+            if self.template is not None:
+                self.template.close()
+            self.template = Template(self.backend, self.folder, memory_mb=self.memory_mb,
+                                     file_mb=self.file_mb, seed=self.seed)
+            self.template._wait_warm()
+        return self.template
+
+    def environment(self) -> dict[str, str]:
+        """What an examiner of this lane needs, besides the lent descriptor, to adopt it."""
+        template = self.ready()
+        return {LANE_VAR: f"{template.backend},{template.pid}"}
+
+    def after_grade(self) -> None:
+        """End what the grade left running, then empty the lane's folder for the next grade."""
+        import shutil
+
+        if self.template is not None and not self.template.reset():
+            self.template.close()
+            self.template = None
+        for entry in list(self.folder.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        import shutil
+
+        if self.template is not None:
+            self.template.close()
+            self.template = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _stderr():

@@ -84,7 +84,7 @@ class AppHost:
         self._sids = itertools.count(1)
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self.peer = wire.Peer(sock, wire.Refs(self._proxy), describe=export, home=self._home,
-                              handle=self._handle, dispatch=_thread, on_close=on_gone or (lambda why: None))
+                              handle=self._handle, dispatch=_dispatch, on_close=on_gone or (lambda why: None))
         self.peer.start()
 
     # -- calls into the app host ------------------------------------------------------------
@@ -203,8 +203,14 @@ async def _step(iterator: Any) -> dict:
         return {"done": True}
 
 
-def _thread(job, op: str) -> None:
-    threading.Thread(target=job, name=f"docchat-{op}", daemon=True).start()
+INLINE = ("receive", "send", "await", "anext", "aclose")  # they only schedule a coroutine: no thread
+
+
+def _dispatch(job, op: str) -> None:
+    if op in INLINE:
+        job()  # on the wire's reader thread: it returns a Future at once
+    else:  # a fake may block (a held ingest): a thread of its own
+        threading.Thread(target=job, name=f"docchat-{op}", daemon=True).start()
 
 
 def gone_message(why: str) -> str:

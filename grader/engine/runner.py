@@ -123,7 +123,8 @@ def _exit_status(code: int | None) -> str:
 
 
 def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limits, scratch: Path,
-              extra_checks: list[Path], deadline: float, launcher: Launcher, isolation: str) -> Attempt:
+              extra_checks: list[Path], deadline: float, launcher: Launcher, isolation: str,
+              lane_env: dict[str, str] | None = None) -> Attempt:
     attempt = Attempt()
     token = sandbox.new_token()
     read_fd, write_fd = os.pipe()
@@ -140,7 +141,7 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
         proc = launcher.start(args, channel_fd=write_fd, token=token, cwd=scratch,
                               memory_mb=EXAMINER_MEMORY_MB, file_mb=limits.file_mb,
                               extra_env={"DOCCHAT_MEMORY_MB": str(limits.memory_mb),
-                                         "PYTHONPATH": sandbox.grader_root()})
+                                         "PYTHONPATH": sandbox.grader_root(), **(lane_env or {})})
     except BaseException:
         os.close(read_fd)
         raise
@@ -239,7 +240,7 @@ def planned(drill: str) -> list[dict]:
 def grade(target: Path, drill: str, *, limits: Limits = Limits(),
           extra_checks: list[Path] = (), shown_as: str | None = None,
           launcher: Launcher | None = None, plan: list[dict] | None = None,
-          isolation: str = "auto", source: bytes | None = None) -> Report:
+          isolation: str = "auto", source: bytes | None = None, lane=None) -> Report:
     """Grade one drill file. The learner's code runs only in child processes.
 
     `launcher` starts each grading process (default: a fresh `python -m grader.engine.examiner`;
@@ -248,6 +249,8 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     example because importing it hangs; by default, the manifest's checks. `source`: the
     file's bytes when the caller has read them already (batch: the bytes its resume key is of).
     `isolation`: the sandbox backend (grader.engine.isolation) for the learner's code.
+    `lane`: a batch lane's grader.engine.isolation.Lane, whose warm template the examiner
+    adopts (its control socket lent through the launcher); the scratch folder is inside it.
     """
     launcher = launcher or sandbox.ExecLauncher()
     fallback = plan or planned(drill)
@@ -255,7 +258,8 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     sandbox.become_subreaper()
     target = target.resolve()
     report = Report(drill=drill, target=shown_as or str(target))
-    scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
+    scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-", dir=lane.folder if lane else None))
+    lane_env = lane.environment() if lane else None
     private = scratch / "source.py"  # the bytes read once: what is graded, whatever the file does next
     private.write_bytes(target.read_bytes() if source is None else source)
     deadline = time.monotonic() + limits.run_s
@@ -265,7 +269,7 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
         while True:
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
             attempt = _run_once(private, target.name, drill, todo, limits, scratch, list(extra_checks),
-                                deadline, launcher, isolation)
+                                deadline, launcher, isolation, lane_env)
             report.isolation = attempt.isolation or report.isolation or (
                 isolation if isolation in BACKENDS else None)
             if attempt.broken:

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import TextIO
 
-from grader import manifest
+from grader import manifest, workbook
 from grader.report import Report
 
 wrap = functools.partial(textwrap.wrap, break_on_hyphens=False, break_long_words=False)
@@ -85,7 +85,8 @@ def celebration(report: Report, style: Style) -> str:
     nxt = manifest.load().drill(later[0])
     target = Path(report.target)
     file = target.with_name(f"{nxt.name}.py") if target.parent.name in ("drills", "") else f"drills/{nxt.name}.py"
-    return style.paint(cheer, "passed") + f" Next drill: {nxt.name} ({nxt.lesson}), docchat-grade {file}"
+    return style.paint(cheer, "passed") + (f" Next drill: {nxt.name} ({workbook.lesson(nxt.name, target)}), "
+                                           f"docchat-grade {file}")
 
 
 def summary(report: Report, style: Style) -> str:
