@@ -366,4 +366,13 @@ QUIZ: dict[str, dict] = {
                      "e0SN9OJSeI3ZsZJHXErLyin5iqXiKhf6AqNmLyWhZKM5VYS74lIrjNyxiBNUX4CeJPLOprxlHetRuTVr"
                      "K6t55nUSzvSyUynClPbuBkZYqu4IvMGw9TUHvx+/Zjkpp3jxPxCNsrBVapvfs9oIQEKPnjX92b7jZRXx"
                      "FfAoLjqhZaMpVZam+VJ42MC8zQobDpY=")},
+    "docchat.q1": {"right": "e4b9395b61166fe301ef",
+        "feedback": ("c4FQcvo2WfNUzpBHWi57NBb3frAWR0uGLiXoefWLLsNtg1g+4HdbxkzOnBNWCC4VLoNUijd+ap1nPvU1"
+                     "/d4G02XMQymIYx7ZBYqWQR8HLgEWo326HRdUzzQlsnnikTnRbddCcK94W8EF0JxASwd8JUH1OfVRVRqc"
+                     "Z3PPMeHeOsNt1lRwqWVbwQXEkF9aSi4wAbM1oRtSGMgiKe9594oqxHzWQXezNhjPS9GMXloULiUOvHCm"
+                     "U0BQxzNx8iqkiSrffMpfN+BiE8VXx8MTXkZ8NByjdKcHF1TJNDToeeqRP95hzVZwtH4a1AXVmEAfA2Ag"
+                     "GrJgsBcZGopnc/h7vt5p9yjEQzGjcx3VSYKKR1AWLj0Ko2b1B19dhi0++SqkiiPXfINQIqU2CdVLzJBd"
+                     "WEZoOAG+Zr1IF1HSZzX0PPfeJdl8g0IkoWQPgFHKnBNOE2skCrM1uh1SS4hlfbt74NxxlirtXiSofxXH"
+                     "Bc+YQVQVLiUHsnj1FVZRyiI1oXnwli7PKMJDNeBlD8lJztlCSgN7NAv7NbQdUxjUMj+7LuybJZZpg1I/"
+                     "rmUOzUDQ2UFKCH1xDrB0vB0ZGts=")},
 }

@@ -1,0 +1,203 @@
+"""The capstone drill's seams, the PDFs the grader makes, and a client for its routes.
+
+`llm` is the grader's: it records the question and the context it was given, and streams
+tokens that test the framing (a leading space, a line break). `DATA_DIR` is a folder of the
+check's own, and `MAX_BYTES` small, so that a 413 needs no large upload. The PDFs are real
+(pypdf reads them), written by hand here so the grader needs no PDF library of its own.
+Every request has a time limit enforced from outside the app (grader.deadline).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader import sse
+from grader.deadline import within
+from grader.engine.learner import Learner
+from grader.expect import describe, fail, json_body, size
+
+MAX_BYTES = 1024 * 1024  # the limit the grader gives the app
+REQUEST_LIMIT = 3.0  # seconds a request may take
+SETTLE_LIMIT = 8.0  # seconds a job may take to end done or failed
+LIFESPAN_LIMIT = 5.0  # seconds the app may take to start, or to stop
+FINAL = ("done", "failed")
+DONE = "[DONE]"
+UPLOADED = '{"job_id": "<id>", "document_id": "<id>", "status": "queued"}'
+TOKENS = ["Mitochondria", " make", " energy:\nthey are", " the powerhouse", " of the cell."]
+SENTENCE = "The mitochondria is the powerhouse of the cell"
+QUESTION = "What is the powerhouse of the cell?"
+STUCK_STARTING = ("the lifespan must reach its `yield` for the app to start: start the queue's "
+                  "consumer (it runs in threads of its own) instead of running it")
+STUCK_STOPPING = "after its `yield`, the lifespan should stop the consumer (and not wait for new jobs)"
+
+
+class FakeLLM:
+    """Stands in for `llm`: records each (question, context) and streams TOKENS."""
+
+    __remote__ = ("stream",)
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, object]] = []
+
+    def stream(self, q: object, context: object) -> AsyncIterator[str]:
+        self.calls.append((q, context))
+        return self._produce()
+
+    async def _produce(self) -> AsyncIterator[str]:
+        for token in TOKENS:
+            yield token
+
+
+def pdf(pages: list[str]) -> bytes:
+    """A small, valid PDF: one line of Helvetica text per page (an empty string: a blank page)."""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for text in pages:
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET" if text else ""
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {len(objects)} 0 R >>")
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def handbook(tag: str = "") -> bytes:
+    """Three pages; only page 2 holds SENTENCE (`tag` makes the bytes differ)."""
+    return pdf([f"Staff handbook {tag}. Opening hours and parking.", f"{SENTENCE}.",
+                "Holidays are booked through the office."])
+
+
+def long_report(tag: str, pages: int = 800) -> bytes:
+    """A PDF long enough that ingesting it takes a while (about a third of a second)."""
+    return pdf([f"Report {tag}, page {n}: budgets, plans and the weather in spring." for n in range(1, pages + 1)])
+
+
+def corrupt() -> bytes:
+    """Starts like a PDF, then is not one: no objects, no cross-reference table."""
+    return b"%PDF-1.4\n" + b"this file was cut off in transit\n" * 40
+
+
+def sent_upload(data: bytes, filename: str, content_type: str = "application/pdf") -> str:
+    return f"POST /documents with file={filename} ({content_type}, {size(len(data))})"
+
+
+class Client:
+    """The drill's routes, each request limited in time."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.documents: dict[str, str] = {}  # job id -> the document id its upload answered
+
+    def request(self, method: str, url: str, sent: str, **kwargs: Any) -> Any:
+        return within(REQUEST_LIMIT, lambda: self.client.request(method, url, **kwargs), sent=sent)
+
+    def upload(self, data: bytes, filename: str = "handbook.pdf", content_type: str = "application/pdf") -> Any:
+        return self.request("POST", "/documents", sent_upload(data, filename, content_type),
+                            files={"file": (filename, data, content_type)})
+
+    def uploaded(self, data: bytes, filename: str = "handbook.pdf") -> str:
+        """The job id of an accepted upload; a failure unless it was 202 with one."""
+        sent = sent_upload(data, filename)
+        response = self.upload(data, filename)
+        body = json_body(response, sent=sent)
+        job_id = body.get("job_id") if isinstance(body, dict) else None
+        # Only the id: whether the status is 202 is docchat.accepts_pdf_202's question.
+        if not 200 <= (response.status_code or 0) < 300 or not isinstance(job_id, str) or not job_id:
+            fail(sent=sent, got=describe(response), expected=f"202 with {UPLOADED}",
+                 note="this check needs what docchat.accepts_pdf_202 checks first")
+        self.documents[job_id] = body.get("document_id") or job_id
+        return job_id
+
+    def job(self, job_id: str) -> dict:
+        sent = f"GET /jobs/{job_id}"
+        response = self.request("GET", f"/jobs/{job_id}", sent)
+        body = json_body(response, sent=sent)
+        if response.status_code != 200 or not isinstance(body, dict):
+            fail(sent=sent, got=describe(response), expected='200 with the job: {"job_id", "status", "error"}')
+        return body
+
+    def settle(self, job_ids: Iterable[str], seconds: float = SETTLE_LIMIT,
+               quiet: float | None = None) -> dict[str, dict]:
+        """Each job as last seen: once all are done or failed, or after `seconds`, or (with
+        `quiet`) once no job has changed for that long: jobs nothing is working on."""
+        pending, latest = list(job_ids), {}
+        end = time.monotonic() + seconds
+        seen, since = None, time.monotonic()
+        while True:
+            for job_id in pending:
+                latest[job_id] = self.job(job_id)
+            pending = [j for j in pending if latest[j].get("status") not in FINAL]
+            now = time.monotonic()
+            if (state := [latest[j] for j in pending]) != seen:
+                seen, since = state, now
+            if not pending or now > end or (quiet is not None and now - since >= quiet):
+                return latest
+            time.sleep(0.05)
+
+    def ingested(self, data: bytes, filename: str = "handbook.pdf") -> str:
+        """Upload a PDF and wait for its job to be done; its document id (the job's)."""
+        response_id = self.uploaded(data, filename)
+        job = self.settle([response_id])[response_id]
+        if job.get("status") != "done":
+            fail(sent=f"{sent_upload(data, filename)}, then GET /jobs/{response_id} until it settled",
+                 got=f"status {job.get('status')!r}, error {job.get('error')!r}", expected='"done"',
+                 note="this check needs what docchat.ingests_to_done checks first")
+        return self.documents[response_id]
+
+    def chat(self, q: str, document_id: str) -> tuple[Any, sse.Stream]:
+        sent = f"GET /chat?q={q}&document_id={document_id}"
+        response = self.request("GET", "/chat", sent, params={"q": q, "document_id": document_id})
+        return response, sse.parse(response.content)
+
+
+@dataclass
+class DocchatDrill:
+    learner: Learner
+    llm: FakeLLM
+    data_dir: Path
+    serve: Any
+    seams: dict = field(default_factory=dict)
+
+    @contextmanager
+    def running(self) -> Iterator[Client]:
+        """The app, started (its consumer too), and stopped when the check leaves it."""
+        app = ExitStack()
+        client = within(LIFESPAN_LIMIT, lambda: app.enter_context(self.serve(self.learner)),
+                        sent="starting the app (lifespan startup)", note=STUCK_STARTING,
+                        waiting_for="the startup to finish")
+        try:
+            yield Client(client)
+        except BaseException:
+            with suppress(Exception):
+                within(LIFESPAN_LIMIT, app.close, sent="stopping the app", note=STUCK_STOPPING)
+            raise
+        within(LIFESPAN_LIMIT, app.close, sent="stopping the app (lifespan shutdown)",
+               note=STUCK_STOPPING, waiting_for="the shutdown to finish")
+
+
+@pytest.fixture
+def docchat(load_learner, serve, workdir: Path) -> Iterator[DocchatDrill]:
+    llm = FakeLLM()
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    seams = {"DATA_DIR": data_dir, "MAX_BYTES": MAX_BYTES, "llm": llm}
+    yield DocchatDrill(load_learner(seams), llm, data_dir.resolve(), serve, seams)
