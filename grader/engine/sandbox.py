@@ -252,17 +252,7 @@ def end_new_children(before: set[int]) -> None:
 
 def end_descendants() -> None:
     """Kill every process below this one (a subreaper: orphans below it stay below it)."""
-    for _ in range(50):
-        below = descendants(os.getpid())
-        if not below:
-            return
-        for pid in below:
-            kill(pid)
-        for pid in below:
-            try:
-                os.waitpid(pid, 0)
-            except (ChildProcessError, OSError):
-                pass
+    end_new_children(set())
 
 
 def end_tree(process: subprocess.Popen) -> None:
