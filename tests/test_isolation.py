@@ -364,3 +364,19 @@ def test_grades_in_threads_of_one_process_leave_each_other_alone():
         reports = [f.result() for f in futures]
     assert [r["status"] for r in reports] == ["passed"] * len(files), [
         (c["id"], c["message"]) for r in reports for c in r["checks"] if c["status"] != "passed"]
+
+
+def test_a_type_name_from_the_app_host_imports_nothing_here():
+    """Remote.__class__ resolves the app's type names to the examiner's classes: only from
+    modules already loaded, never by importing one the learner's code named."""
+    import sys as system
+
+    import fastapi  # noqa: F401 - loaded, as it always is in the examiner
+
+    from grader.engine.remote import resolve_class
+
+    assert resolve_class("fastapi.applications.FastAPI").__name__ == "FastAPI"
+    assert "fastapi.cli" not in system.modules
+    assert resolve_class("fastapi.cli.Anything") is None
+    assert "fastapi.cli" not in system.modules
+    assert resolve_class("os.system") is None

@@ -223,8 +223,6 @@ class Host:
     def op_bypassed(self) -> list[str]:
         return list(self.bypassed)
 
-    def op_pid(self) -> int:
-        return os.getpid()
 
 
 class LearnerFailed(Exception):
