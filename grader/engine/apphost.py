@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import gc
 import inspect
 import os
 import resource
@@ -500,6 +501,9 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
             __import__(name)
         except Exception:  # noqa: BLE001 - not installed: imported (or not) by the learner instead
             pass
+    from grader.engine import warmup
+
+    warmup.warm()
     if args.seed:
         from grader.engine import determinism
 
@@ -509,6 +513,7 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
     sandbox.become_subreaper()
     sandbox.non_dumpable()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    gc.freeze()  # the app hosts' collections skip what the template built: fewer pages copied
     control.sendall(b"W")  # warm
     while True:
         try:

@@ -9,6 +9,7 @@ the report channel.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -69,6 +70,7 @@ def preflight(template, source: bytes, name: str, workdir: Path, drill: str) -> 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # a grade depends on nothing else installed
     from grader.engine import isolation, session
     from grader.engine.channel import Channel
 
@@ -78,10 +80,9 @@ def main(argv: list[str]) -> int:
     source = target.read_bytes()
     seed = os.environ.get("DOCCHAT_SEED", "")
     # A batch lane lends its warm template; else one is started first, to warm up while
-    # pytest is imported here.
+    # pytest and the checks' kit are imported here.
     template = isolation.Template.lent() or isolation.Template(
         isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed)
-    session.PREPARED.update(template=template, source=source)
     repeatable = []
     if seed:  # batch runs: see grader/engine/determinism.py
         from grader.engine import determinism
@@ -89,21 +90,23 @@ def main(argv: list[str]) -> int:
         determinism.install(seed)
         repeatable = ["-p", "grader.engine.determinism"]
     try:
-        import pytest  # while the template warms up
+        import pytest
 
-        from grader.engine import plugin  # noqa: F401 - its imports too (the checks' kit)
+        from grader.engine import plugin
 
-        problem = preflight(template, source, name, scratch / "import", args.drill)
-        if problem:
-            channel.send("fatal", error=problem)
-            return 0
-        channel.send("ready", isolation=template.backend)
-
+        for module in plugin.pytest_plugins:  # the kit and the fakes, before pytest asks for them
+            importlib.import_module(module)
+        # The module's first import runs while pytest starts and collects; the plugin waits
+        # for its verdict before it sends the plan (session.Preflight).
+        checked = session.Preflight(channel, template.backend, lambda: preflight(
+            template, source, name, scratch / "import", args.drill))
+        session.PREPARED.update(template=template, source=source, preflight=checked)
         files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
         code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={name}",
                             f"--docchat-drill={args.drill}", f"--docchat-channel={os.dup(args.channel)}",
                             f"--docchat-scratch={scratch}", f"--docchat-only={args.only}"])
-        channel.send("done", pytest_exit=int(code))
+        if checked.passed():
+            channel.send("done", pytest_exit=int(code))
     finally:
         template.close()
     # Skip interpreter teardown: nothing here has more to say.

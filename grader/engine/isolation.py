@@ -18,6 +18,7 @@ import functools
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -203,6 +204,8 @@ class Template:
     def _spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
         self._wait_warm()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if PASSCRED:  # the kernel names the sender of the handshake, by its pid as seen here
+            ours.setsockopt(socket.SOL_SOCKET, PASSCRED, 1)
         try:
             socket.send_fds(self.control, [str(cwd).encode()], [theirs.fileno()])
         finally:
@@ -214,13 +217,11 @@ class Template:
                 raise remote.AppHostGone("the sandbox that runs your code stopped (did your code kill "
                                          "its parent process?)")
             line += chunk
-        inner = int(line)
-        handshake = ours.recv(1)
+        handshake, pid = _greeting(ours)
         if handshake != b"+":
             why = ours.recv(1000).decode(errors="replace")
             raise SandboxUnavailable(f"the {self.backend} sandbox could not confine the app: {why}")
-        pid = inner if self.backend != "bubblewrap" else sandbox.outer_pid(inner, self.pid)
-        return remote.AppHost(ours, pid, self.backend, on_gone)
+        return remote.AppHost(ours, pid or int(line), self.backend, on_gone)
 
     def close(self) -> None:
         try:
@@ -279,6 +280,24 @@ class Lane:
             self.template.close()
             self.template = None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+PASSCRED = getattr(socket, "SO_PASSCRED", 0)  # Linux; elsewhere the app host shares our pid namespace
+CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def _greeting(sock: socket.socket) -> tuple[bytes, int | None]:
+    """The app host's first byte, and its pid as the kernel tells it to this process (no /proc scan,
+    and nothing the app host could state otherwise)."""
+    if not PASSCRED:
+        return sock.recv(1), None
+    data, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(CREDENTIALS.size))
+    sock.setsockopt(socket.SOL_SOCKET, PASSCRED, 0)
+    pid = None
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= CREDENTIALS.size:
+            pid = CREDENTIALS.unpack(payload[:CREDENTIALS.size])[0]
+    return data, pid
 
 
 def _stderr():

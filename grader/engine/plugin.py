@@ -109,6 +109,10 @@ class Grader:
                 keep.append(item)
         plan.sort(key=lambda m: order.get(m["id"], len(order)))
         keep.sort(key=lambda i: order.get(i.stash[META]["id"], len(order)))
+        checked = PREPARED.get("preflight")
+        if checked is not None and not checked.passed():
+            items[:] = []  # the module cannot be graded: the runner has the reason, and no plan
+            return
         items[:] = keep
         self.session.channel.send("plan", checks=plan)
 

@@ -209,18 +209,6 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def outer_pid(inner: int, root: int) -> int:
-    """The pid, as seen here, of the process `root`'s pid namespace calls `inner`."""
-    for pid in descendants(root):
-        try:
-            for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
-                if line.startswith("NSpid:") and line.split()[-1] == str(inner) and len(line.split()) > 2:
-                    return pid
-        except OSError:
-            continue
-    return inner
-
-
 def kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
