@@ -33,6 +33,10 @@ class GraderClient(TestClient):
     def __init__(self, learner: Learner, progress: Callable[[str], None], **kwargs: Any) -> None:
         self._lifespan_state: dict = {}
         super().__init__(learner.app, **kwargs)
+        if isinstance(self.app, RemoteApp):
+            # The app host hands each request the lifespan's state itself: the transport copies
+            # an empty dict per request instead of the remote one (five round trips).
+            self._transport.app_state = {}
         self._progress = progress
 
     @property

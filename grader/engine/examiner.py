@@ -12,7 +12,10 @@ import argparse
 import importlib
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 PYTEST_ARGS = [
@@ -21,6 +24,7 @@ PYTEST_ARGS = [
     "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
     "-s", "-W", "ignore", "--assert=plain", "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings",
     "-p", "no:faulthandler", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:debugging",
+    "-p", "no:unraisableexception", "-p", "no:threadexception",  # their gc passes at exit cost 50 ms
 ]
 
 
@@ -68,10 +72,42 @@ def preflight(template, source: bytes, name: str, workdir: Path, drill: str) -> 
     return None
 
 
+class Preflight:
+    """The learner's module imported once, in a thread, while pytest starts and collects.
+
+    It tells the runner at once: `ready`, or `fatal` with the one sentence that says why the
+    module cannot be graded. `passed()` waits for it (the plugin, before it sends the plan).
+    """
+
+    def __init__(self, channel: Any, backend: str, attempt: Callable[[], str | None]) -> None:
+        self.channel, self.backend, self._attempt = channel, backend, attempt
+        self._outcome: list[Any] = []  # [problem or None] or [the grader's own exception]
+        self._thread = threading.Thread(target=self._run, name="docchat-preflight", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            problem = self._attempt()
+        except BaseException as exc:  # noqa: BLE001 - the grader's: raised again where pytest reports it
+            self._outcome.append(exc)
+            return
+        self._outcome.append(problem)
+        if problem:
+            self.channel.send("fatal", error=problem)
+        else:
+            self.channel.send("ready", isolation=self.backend)
+
+    def passed(self) -> bool:
+        self._thread.join()
+        if isinstance(self._outcome[0], BaseException):
+            raise self._outcome[0]
+        return not self._outcome[0]
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # a grade depends on nothing else installed
-    from grader.engine import isolation, session
+    from grader.engine import isolation  # light: the template starts before the heavy imports
     from grader.engine.channel import Channel
 
     channel = Channel(args.channel)
@@ -81,8 +117,10 @@ def main(argv: list[str]) -> int:
     seed = os.environ.get("DOCCHAT_SEED", "")
     # A batch lane lends its warm template; else one is started first, to warm up while
     # pytest and the checks' kit are imported here.
+    # The runner names the backend it chose (and probed); "auto" only from tools that do not.
+    backend = args.isolation if args.isolation in isolation.BACKENDS else isolation.choose(args.isolation)
     template = isolation.Template.lent() or isolation.Template(
-        isolation.choose(args.isolation), scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed)
+        backend, scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed)
     repeatable = []
     if seed:  # batch runs: see grader/engine/determinism.py
         from grader.engine import determinism
@@ -90,16 +128,16 @@ def main(argv: list[str]) -> int:
         determinism.install(seed)
         repeatable = ["-p", "grader.engine.determinism"]
     try:
+        # The module's first import runs while pytest is imported, starts and collects; the
+        # plugin waits for its verdict before it sends the plan.
+        checked = Preflight(channel, template.backend, lambda: preflight(
+            template, source, name, scratch / "import", args.drill))
         import pytest
 
-        from grader.engine import plugin
+        from grader.engine import plugin, session
 
         for module in plugin.pytest_plugins:  # the kit and the fakes, before pytest asks for them
             importlib.import_module(module)
-        # The module's first import runs while pytest starts and collects; the plugin waits
-        # for its verdict before it sends the plan (session.Preflight).
-        checked = session.Preflight(channel, template.backend, lambda: preflight(
-            template, source, name, scratch / "import", args.drill))
         session.PREPARED.update(template=template, source=source, preflight=checked)
         files = [str(CHECKS_DIR / f"check_{args.drill}.py"), *args.checks]
         code = pytest.main([*files, *PYTEST_ARGS, *repeatable, f"--docchat-target={name}",

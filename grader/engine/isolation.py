@@ -22,8 +22,12 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.engine import remote, sandbox
+from grader.engine import sandbox
+
+if TYPE_CHECKING:
+    from grader.engine import remote
 
 BACKENDS = ("bubblewrap", "landlock", "none")
 TMP_BYTES = 256 << 20
@@ -120,6 +124,33 @@ def environment(scratch: Path, seed: str = "", memory_mb: int = 0) -> dict[str, 
     return env
 
 
+SCRATCH_VAR = "DOCCHAT_SCRATCH"  # where scratch folders go, if set
+MEMORY_DISK = "/dev/shm"
+MEMORY_DISK_FREE = 4 << 30  # used only with this much room, so that no grade runs out of it
+
+
+@functools.cache
+def scratch_parent() -> str | None:
+    """Where grades' scratch folders go: $DOCCHAT_SCRATCH; else a roomy tmpfs, where the
+    learner's fsyncs (SQLite commits, Huey's queue) cost nothing; else the system's temp folder."""
+    if os.environ.get(SCRATCH_VAR):
+        return os.environ[SCRATCH_VAR]
+    try:
+        room = os.statvfs(MEMORY_DISK)
+        if room.f_bavail * room.f_frsize >= MEMORY_DISK_FREE and os.access(MEMORY_DISK, os.W_OK):
+            return MEMORY_DISK
+    except OSError:
+        pass
+    return None
+
+
+def new_scratch(prefix: str, inside: Path | None = None) -> Path:
+    """A fresh, private scratch folder (in `inside`, else in `scratch_parent()`)."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=inside or scratch_parent()))
+
+
 LANE_VAR = "DOCCHAT_TEMPLATE"  # "BACKEND,PID" in an examiner's environment: its lane's template
 LANE_FD_VAR = "DOCCHAT_TEMPLATE_FD"  # and the descriptor of its control socket, lent
 
@@ -171,6 +202,7 @@ class Template:
 
     def reset(self, seconds: float = 5.0) -> bool:
         """Between two grades: end every process of the last one and empty the sandbox's /tmp."""
+        from grader.engine import remote
         from grader.engine.apphost import RESET
 
         try:
@@ -187,6 +219,10 @@ class Template:
                 pass
 
     def _wait_warm(self) -> None:
+        # remote (and asyncio with it) is imported only here and below: an examiner starts its
+        # template before anything heavy is imported
+        from grader.engine import remote
+
         if not self._warm:
             if self.control.recv(1) != b"W":
                 raise remote.AppHostGone("the sandbox for your code did not start "
@@ -195,6 +231,8 @@ class Template:
 
     def spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
         """A fresh app host working in `cwd` (inside the scratch folder)."""
+        from grader.engine import remote
+
         try:
             return self._spawn(cwd, on_gone)
         except (OSError, ValueError) as exc:
@@ -202,6 +240,8 @@ class Template:
                                      f"parent process?): {exc}") from None
 
     def _spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
+        from grader.engine import remote
+
         self._wait_warm()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if PASSCRED:  # the kernel names the sender of the handshake, by its pid as seen here
@@ -240,10 +280,8 @@ class Lane:
     """
 
     def __init__(self, backend: str, *, memory_mb: int, file_mb: int, seed: str = "") -> None:
-        import tempfile
-
         self.backend, self.memory_mb, self.file_mb, self.seed = backend, memory_mb, file_mb, seed
-        self.folder = Path(tempfile.mkdtemp(prefix="docchat-lane-"))
+        self.folder = new_scratch("docchat-lane-")
         self.template: Template | None = None
 
     def ready(self) -> Template:

@@ -13,7 +13,6 @@ import selectors
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Protocol
 
 from grader import manifest
 from grader.engine import sandbox
-from grader.engine.isolation import BACKENDS
+from grader.engine.isolation import BACKENDS, new_scratch
 from grader.engine.channel import Lines
 from grader.report import CheckResult, Report
 
@@ -205,6 +204,8 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
                         attempt.done, attempt.pytest_exit = True, record.get("pytest_exit")
                 if attempt.broken:
                     break
+                if attempt.fatal:
+                    attempt.done = True  # the module cannot be graded: nothing more to wait for
                 if attempt.plan is not None and _all_reported(attempt, only):
                     attempt.done = True  # nothing left to learn from this process
             if attempt.done:
@@ -212,7 +213,8 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
         if not attempt.timed_out:
             # Let a finished examiner end on its own: it ends its sandbox and all in it as it goes.
             try:
-                proc.wait(timeout=max(0.0, min(EXIT_GRACE if attempt.done else 5.0, deadline - time.monotonic())))
+                grace = 0.0 if attempt.fatal else EXIT_GRACE if attempt.done else 5.0  # fatal: no use for it
+                proc.wait(timeout=max(0.0, min(grace, deadline - time.monotonic())))
             except subprocess.TimeoutExpired:
                 pass
     finally:
@@ -265,7 +267,7 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     sandbox.become_subreaper()
     target = target.resolve()
     report = Report(drill=drill, target=shown_as or str(target))
-    scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-", dir=lane.folder if lane else None))
+    scratch = new_scratch("docchat-grade-", lane.folder if lane else None)
     lane_env = lane.environment() if lane else None
     private = scratch / "source.py"  # the bytes read once: what is graded, whatever the file does next
     private.write_bytes(target.read_bytes() if source is None else source)
@@ -342,7 +344,7 @@ def list_checks(drill: str, *, extra_checks: list[Path] = (), limits: Limits = L
     Raises GraderBroke when a check file cannot be collected.
     """
     sandbox.become_subreaper()
-    scratch = Path(tempfile.mkdtemp(prefix="docchat-grade-"))
+    scratch = new_scratch("docchat-grade-")
     try:
         stub = scratch / f"{drill}.py"
         stub.write_text("from fastapi import FastAPI\napp = FastAPI()\n")
