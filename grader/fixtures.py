@@ -1,6 +1,7 @@
 """Fixtures every check (built-in or an instructor's hidden one) can use.
 
-- `workdir`: a fresh scratch directory, the working directory for the whole check.
+- `workdir`: a fresh scratch directory, the working directory for the whole check (`work`
+  in a folder of the check's own: `workdir.parent` holds nothing of any other check's).
 - `load_learner(seams, watch=())`: a fresh import of the learner's module, in an app host
   of its own (grader.engine.remote), working in `workdir`, seams swapped; `watch` names
   functions of the learner's file whose running during the import is reported.
@@ -11,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -62,9 +62,7 @@ class GraderClient(TestClient):
 
 @pytest.fixture
 def workdir(request: pytest.FixtureRequest) -> Iterator[Path]:
-    session = session_of(request.config)
-    # unique across the restarts of a run, which share the scratch directory
-    path = Path(tempfile.mkdtemp(prefix=f"{request.node.name}-", dir=session.scratch))
+    path = session_of(request.config).workdir(request.node.name)
     before = os.getcwd()
     os.chdir(path)
     try:
@@ -79,9 +77,8 @@ def load_learner(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Call
     hosts = []
 
     def load_with(seams: dict[str, Any] | None = None, *, watch: tuple[str, ...] = ()) -> Learner:
-        host = session.app_host(workdir)
+        host, loaded = session.load(workdir, seams or {}, tuple(watch))
         hosts.append(host)
-        loaded = host.load(session.source, session.target.name, workdir, seams or {}, watch)
         learner = Learner(session.target, host, loaded["module"],
                           RemoteApp(host, loaded["app"], session.target),
                           originals=loaded.get("originals") or {}, imported=list(loaded.get("ran") or []))

@@ -560,6 +560,8 @@ def _empty(folder: str) -> None:
         return
     for entry in entries:
         try:
+            if os.path.ismount(entry.path):  # the lane's own folder, bound in: its lane empties it
+                continue
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:

@@ -21,6 +21,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,8 +93,10 @@ def _bwrap_args(scratch: Path) -> list[str]:
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     if os.geteuid() == 0:  # nobody inside, and without any capability outside its namespaces
         args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
-    # First the fresh /tmp, /proc and /dev: a bind below /tmp made before them would be hidden.
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    # First the fresh /tmp, /proc and /dev (its /dev/shm a capped tmpfs of its own): a bind below
+    # them made before them would be hidden.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/dev/shm",
+             "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -108,7 +111,8 @@ def _bwrap_args(scratch: Path) -> list[str]:
             args += ["--tmpfs", str(grader / hidden), "--remount-ro", str(grader / hidden)]
     if scratch != Path("/"):
         args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
-    return [*args, "--remount-ro", "/"]  # the sandbox's own root: nothing of a grade kept there
+    # The sandbox's own root and /dev (a tmpfs, emptied by nothing): nothing of a grade kept there.
+    return [*args, "--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def environment(scratch: Path, seed: str = "", memory_mb: int = 0) -> dict[str, str]:
@@ -183,6 +187,7 @@ class Template:
         self.control = ours
         self.pid = self.process.pid
         self._warm = False
+        self._spawning = threading.Lock()
 
     @classmethod
     def lent(cls) -> Template | None:
@@ -193,6 +198,7 @@ class Template:
             template = cls.__new__(cls)
             template.backend, template.scratch, template.pid = backend, None, int(pid)
             template.control, template._warm = socket.socket(fileno=int(fd)), True
+            template._spawning = threading.Lock()
         except (KeyError, ValueError, OSError):
             return None
         return template
@@ -242,6 +248,10 @@ class Template:
     def _spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
         from grader.engine import remote
 
+        with self._spawning:  # one exchange at a time on the control socket (spares spawn in threads)
+            return self._spawn_now(cwd, remote, on_gone)
+
+    def _spawn_now(self, cwd: Path, remote, on_gone) -> remote.AppHost:
         self._wait_warm()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if PASSCRED:  # the kernel names the sender of the handshake, by its pid as seen here

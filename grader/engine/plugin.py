@@ -93,6 +93,7 @@ class Grader:
         self.session = session
         self.outcomes: dict[str, dict[str, Any]] = {}
         self.ids: dict[str, str] = {}
+        self.names: dict[str, str] = {}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -114,9 +115,12 @@ class Grader:
             items[:] = []  # the module cannot be graded: the runner has the reason, and no plan
             return
         items[:] = keep
+        self.session.upcoming = [item.name for item in keep]
+        self.names = {item.nodeid: item.name for item in keep}
         self.session.channel.send("plan", checks=plan)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.session.starting(self.names.get(nodeid, nodeid))
         self.outcomes[nodeid] = {"status": "passed", "message": "", "started": time.perf_counter()}
         self.session.channel.send("start", id=self.ids[nodeid])
 
