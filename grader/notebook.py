@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import skeletons
+from grader.report import hint_for
 from grader.report import from_document
 from grader.formats.text import render
 
@@ -58,7 +59,7 @@ class GradeView:
         """(status with icon, level, id, title, message, hint) per check; hints only for failures."""
         for check in self.report.get("checks", []):
             status = check.get("status", "")
-            hint = check.get("hint") if status in ("failed", "error") else ""
+            hint = hint_for(check)
             yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""), check.get("id", ""),
                    check.get("title", ""), check.get("message") or "", hint or "")
 

@@ -64,6 +64,19 @@ class Report:
         return json.dumps(self.document(), indent=2, ensure_ascii=False)
 
 
+NOT_RUN = "not run: "  # how a check that never ran (the grade stopped before it) begins its message
+
+
+def hint_for(check: CheckResult | dict) -> str:
+    """The hint a report shows for `check`: the one rule for every format. Only a check that
+    ran and failed or errored shows one (a pass needs none; a skip or a check never run
+    says why instead)."""
+    get = check.get if isinstance(check, dict) else lambda key: getattr(check, key)
+    if get("status") in ("failed", "error") and not (get("message") or "").startswith(NOT_RUN):
+        return get("hint") or ""
+    return ""
+
+
 def from_document(doc: dict) -> Report:
     return Report(drill=doc["drill"], target=doc["target"], error=doc["error"],
                   isolation=doc.get("isolation"), checks=[CheckResult(**c) for c in doc["checks"]],

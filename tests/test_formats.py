@@ -125,3 +125,24 @@ def test_gradescope_tests_add_up_to_the_score_and_the_output_hides_hidden_checks
     assert scores["upload.streams_to_disk"] == (0, 1)  # a bonus: counted once the core passes
     assert (data["score"], data["max_score"]) == (2, 3) == (sum(s for s, _ in scores.values()), 3)
     assert data["output"].splitlines() == ["docchat-grade: failed, 2/3 checks pass", "upload: failed (2/3)"]
+
+
+def test_every_format_shows_a_hint_exactly_for_the_checks_that_ran_and_failed_or_errored():
+    from grader.batch.cohort import feedback_md
+    from grader.formats import classroom, text
+    from grader.notebook import GradeView
+
+    statuses = ("passed", "failed", "error", "skipped", "not run")
+    checks = [CheckResult(f"upload.c{i}", "core", "t", "error" if s == "not run" else s,
+                          "not run: stopped" if s == "not run" else f"what {s}", f"HINT-{s}", 0.1)
+              for i, s in enumerate(statuses)]
+    report = Report("upload", "drills/upload.py", checks, error="stopped")
+    document = report.document()
+    rendered = {
+        "text": text.render(report), "junit": junit.render(report), "gradescope": gradescope.render(report),
+        "classroom": json.dumps(classroom.results([document])), "feedback": feedback_md("ada", [dict(document, error=None)]),  # (lists no check of a stopped grade)
+        "notebook": GradeView(document)._repr_html_(),
+    }
+    for name, output in rendered.items():
+        shown = {s for s in statuses if f"HINT-{s}" in output}
+        assert shown == {"failed", "error"}, name

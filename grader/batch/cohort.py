@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader import manifest
 from grader.batch.policy import Policy, number
-from grader.report import SCHEMA
+from grader.report import SCHEMA, hint_for
 
 MISSING = "missing"
 NOT_STARTED = "not started"
@@ -164,8 +164,8 @@ def _check_lines(checks: list[dict]) -> list[str]:
                          + ("" if c["status"] in ("passed", "failed") else f" ({c['status']})"))
             if c["status"] in ("failed", "error") or (c["status"] == "skipped" and c["message"]):
                 lines += ["", *(f"      {line}" for line in c["message"].splitlines()), ""]
-                if c["hint"] and c["status"] != "skipped":
-                    lines += [f"  Hint: {c['hint']}", ""]
+                if hint_for(c):
+                    lines += [f"  Hint: {hint_for(c)}", ""]
         lines.append("")
     return lines
 

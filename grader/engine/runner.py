@@ -23,7 +23,7 @@ from grader import manifest
 from grader.engine import sandbox
 from grader.engine.isolation import BACKENDS, new_scratch
 from grader.engine.channel import Lines
-from grader.report import CheckResult, Report
+from grader.report import NOT_RUN, CheckResult, Report
 
 OUTPUT_KEEP = 64 * 1024
 _LIVE: set[int] = set()  # examiners of the grades in flight in this process (threads may grade at once)
@@ -328,7 +328,7 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
                                 "answering (a blocked event loop, or a loop that never ends)")
                 break
         for meta in plan:
-            results.setdefault(meta["id"], _result(meta, "error", "not run: " + (
+            results.setdefault(meta["id"], _result(meta, "error", NOT_RUN + (
                 report.error or "the grading process ended before this check")))
         report.checks = [results[m["id"]] for m in plan]
         return report

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from grader.batch.cohort import learner_status, points
 from grader.batch.policy import Policy
+from grader.report import hint_for
 
 STATUS = {"passed": "pass", "error": "error"}  # learner status -> reporter status; the rest "fail"
 
@@ -20,8 +21,8 @@ def results(reports: list[dict], policy: Policy | None = None) -> dict:
     for report in reports:
         for check in report["checks"]:
             message = check["message"] if check["status"] != "passed" else ""
-            if check["status"] in ("failed", "error") and check["hint"]:
-                message += f"\n\nHint: {check['hint']}"
+            if hint_for(check):
+                message += f"\n\nHint: {hint_for(check)}"
             tests.append({"name": f"{check['id']}: {check['title']}", "status":
                           "pass" if check["status"] == "passed" else "error" if check["status"] == "error" else "fail",
                           "score": policy.earned(report, check), "message": message,

@@ -17,7 +17,7 @@ import math
 
 from grader.batch.cohort import UNRUN, is_hidden, learner_status, points, visible
 from grader.batch.policy import Policy
-from grader.report import Report
+from grader.report import Report, hint_for
 
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
 
@@ -26,8 +26,8 @@ def _test(check: dict, number: str, report: dict, policy: Policy) -> dict:
     output = check["message"]
     if check["status"] == "skipped":
         output = f"skipped: {output}" if output else "skipped"
-    elif check["status"] != "passed" and check["hint"]:
-        output += f"\n\nHint: {check['hint']}"
+    elif hint_for(check):
+        output += f"\n\nHint: {hint_for(check)}"
     passed = check["status"] == "passed"
     score = policy.earned(report, check)
     if passed and not score and policy.weight(report["drill"], check):

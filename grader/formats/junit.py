@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from grader.report import Report
+from grader.report import Report, hint_for
 
 TAGS = {"failed": "failure", "error": "error", "skipped": "skipped"}  # check status -> element
 COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}  # element -> attribute
@@ -33,7 +33,7 @@ def suite(document: dict, name: str, classname: str) -> ET.Element:
                              file=document["target"], time=f"{check['duration_s']:.3f}")
         if check["status"] == "passed":
             continue
-        hint = f"\n\nhint: {check['hint']}" if check["hint"] and check["status"] != "skipped" else ""
+        hint = f"\n\nhint: {hint_for(check)}" if hint_for(check) else ""
         text = xml_text(check["message"] + hint)
         first = xml_text(check["message"].splitlines()[0] if check["message"] else check["title"])
         child = ET.SubElement(case, TAGS[check["status"]], message=first)

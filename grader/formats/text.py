@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import manifest, workbook
-from grader.report import Report
+from grader.report import NOT_RUN, Report, hint_for
 
 wrap = functools.partial(textwrap.wrap, break_on_hyphens=False, break_long_words=False)
 
@@ -43,7 +43,7 @@ def render(report: Report, stream: TextIO | None = None) -> str:
                   *wrap(report.error, 88, initial_indent="  ", subsequent_indent="  "), ""]
     width = max((len(c.id) for c in report.checks), default=0)
     # Grading stopped part way (a hang): the checks that ran keep their results.
-    not_run = {c.id for c in report.checks if report.error and c.message == f"not run: {report.error}"}
+    not_run = {c.id for c in report.checks if report.error and c.message == NOT_RUN + report.error}
     for level in ("core", "stretch"):
         checks = [c for c in report.checks if c.level == level]
         if not checks or len(not_run) == len(report.checks) and report.error:
@@ -58,9 +58,9 @@ def render(report: Report, stream: TextIO | None = None) -> str:
             if c.status in ("failed", "error") or (c.status == "skipped" and c.message):
                 for line in c.message.splitlines():
                     lines += wrap(line, 100, initial_indent="      ", subsequent_indent="                ")
-                if c.hint and c.status != "skipped":
-                    lines += wrap("hint:     " + c.hint, 100, initial_indent="      ",
-                                           subsequent_indent="                ")
+                if hint_for(c):
+                    lines += wrap("hint:     " + hint_for(c), 100, initial_indent="      ",
+                                  subsequent_indent="                ")
                 lines.append("")
         lines.append("")
     lines.append(summary(report, style))
