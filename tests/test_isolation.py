@@ -180,6 +180,16 @@ def test_shared_memory_counts_against_the_limit(tmp_path, sandbox):
 
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_filling_the_scratch_folder_stops_the_grade_at_its_limit(tmp_path, sandbox, monkeypatch):
+    monkeypatch.setenv("DOCCHAT_SCRATCH", str(tmp_path))  # to look at it after
+    report = graded(tmp_path, attack("fill_scratch"), sandbox, limits=runner.Limits(disk_mb=256))
+    assert report["status"] == "error"
+    assert report["error"] == ("your code wrote more than 256 MiB into its folder (the limit is "
+                               "--disk-mb 256), so grading stopped")
+    assert not list(tmp_path.glob("docchat-grade-*"))  # and the folder is gone
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_nothing_is_written_outside_scratch_or_left_running(tmp_path, baseline, sandbox):
     marker = f"daemon-{uuid.uuid4().hex}"
     outside = tmp_path / "outside"

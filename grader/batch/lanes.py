@@ -41,7 +41,7 @@ from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAG
 from grader.engine.runner import GraderBroke, Limits
 
 USAGE = ("docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR [--jobs N] [--drills a,b] "
-         "[--checks EXTRA_DIR] [--timeout S] [--memory-mb N] [--policy grading.toml] [--roster roster.csv] "
+         "[--checks EXTRA_DIR] [--timeout S] [--memory-mb N] [--disk-mb N] [--policy grading.toml] [--roster roster.csv] "
          "[--bom] [--shard K/N] [--strict]")
 EXIT_INTERRUPTED = 130
 # A grading process's scratch folder (and the random suffixes of the folders in it) differ
@@ -161,7 +161,7 @@ class Batch:
         self.stream = stream or sys.stderr
         self.store = resume.Store(self.out)
         self.config = resume.fingerprint(extra_checks, {"check_s": limits.check_s,
-                                                         "memory_mb": limits.memory_mb})
+                                                         "memory_mb": limits.memory_mb, "disk_mb": limits.disk_mb})
         self.plans: dict[str, list[dict]] = {}
         # Warm browsers, at most one per core whatever --jobs is (each takes a few hundred MiB).
         executable = find_chromium()
@@ -428,7 +428,8 @@ class Batch:
             "seconds": round(elapsed, 3), "command": ["docchat-grade", "batch", *self.argv],
             "submissions": str(self.submissions), "out": str(self.out), "jobs": self.jobs,
             "drills": self.drills, "hidden_checks": [str(p) for p in self.extra_checks],
-            "limits": {"check_s": self.limits.check_s, "memory_mb": self.limits.memory_mb},
+            "limits": {"check_s": self.limits.check_s, "memory_mb": self.limits.memory_mb,
+                       "disk_mb": self.limits.disk_mb},
             "isolation": self.isolation,
             "versions": resume.versions(),
             "grades": {"total": len(jobs), "graded": len(todo), "missing": missing,

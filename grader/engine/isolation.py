@@ -133,7 +133,6 @@ MEMORY_DISK = "/dev/shm"
 MEMORY_DISK_FREE = 4 << 30  # used only with this much room, so that no grade runs out of it
 
 
-@functools.cache
 def scratch_parent() -> str | None:
     """Where grades' scratch folders go: $DOCCHAT_SCRATCH; else a roomy tmpfs, where the
     learner's fsyncs (SQLite commits, Huey's queue) cost nothing; else the system's temp folder."""
@@ -153,6 +152,24 @@ def new_scratch(prefix: str, inside: Path | None = None) -> Path:
     import tempfile
 
     return Path(tempfile.mkdtemp(prefix=prefix, dir=inside or scratch_parent()))
+
+
+def usage(folder: Path, most_entries: int) -> tuple[int, int]:
+    """(bytes stored, entries) below `folder`, symlinks not followed; counting stops past
+    `most_entries` (a folder of millions of files is over any limit, and costs time to count)."""
+    stored, entries, todo = 0, 0, [str(folder)]
+    while todo and entries <= most_entries:
+        try:
+            with os.scandir(todo.pop()) as found:
+                for entry in found:
+                    entries += 1
+                    info = entry.stat(follow_symlinks=False)
+                    stored += info.st_blocks * 512  # what it takes up: a sparse file counts for its data
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
+        except OSError:
+            continue
+    return stored, entries
 
 
 LANE_VAR = "DOCCHAT_TEMPLATE"  # "BACKEND,PID" in an examiner's environment: its lane's template

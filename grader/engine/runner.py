@@ -21,7 +21,7 @@ from typing import Protocol
 
 from grader import manifest
 from grader.engine import sandbox
-from grader.engine.isolation import BACKENDS, new_scratch
+from grader.engine.isolation import BACKENDS, new_scratch, usage
 from grader.engine.channel import Lines
 from grader.report import NOT_RUN, CheckResult, Report
 
@@ -41,6 +41,8 @@ class Limits:
     run_s: float = 120.0
     memory_mb: int = 1024
     file_mb: int = 512
+    disk_mb: int = 1024  # all the learner's code may keep in its scratch folder
+    files: int = 100_000  # and how many files and folders
     hangs_allowed: int = 2
 
 
@@ -52,12 +54,14 @@ def add_limit_options(parser) -> None:
                         help=f"time limit for each check, in seconds (default {Limits.check_s:g})")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, metavar="N",
                         help=f"memory limit for the learner's code, in MiB (default {Limits.memory_mb})")
+    parser.add_argument("--disk-mb", type=int, default=Limits.disk_mb, metavar="N",
+                        help=f"most the learner's code may write to its folder, in MiB (default {Limits.disk_mb})")
     parser.add_argument("--sandbox", default="auto", choices=("auto", *sandboxes),
                         help="where the learner's code runs (default: the strongest sandbox this machine has)")
 
 
 def limits_from(args) -> Limits:
-    return Limits(check_s=args.timeout, memory_mb=args.memory_mb)
+    return Limits(check_s=args.timeout, memory_mb=args.memory_mb, disk_mb=args.disk_mb)
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Attempt:
     running: str | None = None
     progress: str = ""
     timed_out: str | None = None  # "import", "check" or "run"
+    overfull: str | None = None  # how far the learner's code went past the scratch folder's limits
     exit_status: str = ""
     stderr: bytes = b""
     pytest_exit: int | None = None
@@ -156,13 +161,18 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
     selector.register(read_fd, selectors.EVENT_READ, "channel")
     selector.register(proc.stdout, selectors.EVENT_READ, "stdout")
     selector.register(proc.stderr, selectors.EVENT_READ, "stderr")
-    check_started = 0.0
+    check_started = next_measure = 0.0
     try:
         while selector.get_map():
             now = time.monotonic()
             if now > deadline:
                 attempt.timed_out = "run"
                 break
+            if now >= next_measure:
+                next_measure = now + DISK_EVERY_S
+                attempt.overfull = _overfull(work, limits)
+                if attempt.overfull:
+                    break
             if not attempt.ready and not attempt.fatal and now - started > limits.import_s:
                 attempt.timed_out = "import"
                 break
@@ -231,6 +241,18 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
     return attempt
 
 
+DISK_EVERY_S = 0.25  # how often the scratch folder is measured while the learner's code runs
+
+
+def _overfull(work: Path, limits: Limits) -> str | None:
+    stored, entries = usage(work, limits.files)
+    if stored > limits.disk_mb << 20:
+        return f"wrote more than {limits.disk_mb} MiB into its folder (the limit is --disk-mb {limits.disk_mb})"
+    if entries > limits.files:
+        return f"made more than {limits.files} files and folders in its folder"
+    return None
+
+
 def _all_reported(attempt: Attempt, only: list[str]) -> bool:
     wanted = only or [c["id"] for c in attempt.plan]
     return all(check_id in attempt.results for check_id in wanted)
@@ -290,9 +312,10 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
                 report.error = attempt.fatal
                 plan = plan or attempt.plan or fallback
                 break
+            overfull = f"your code {attempt.overfull}, so grading stopped" if attempt.overfull else None
             if attempt.plan is None:
                 plan = plan or fallback
-                report.error = _why_no_plan(attempt, target, limits)
+                report.error = overfull or _why_no_plan(attempt, target, limits)
                 break
             plan = plan or attempt.plan
             metas = {m["id"]: m for m in plan}
@@ -300,6 +323,11 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
                 results[check_id] = _result(metas[check_id], record["status"], record["message"],
                                             record["duration_s"])
                 report.grader_broke |= bool(record.get("internal"))
+            if overfull:
+                report.error = overfull
+                if attempt.running in metas:
+                    results[attempt.running] = _result(metas[attempt.running], "error", overfull)
+                break
             if attempt.done or all(m["id"] in results for m in plan):
                 break
             stuck = attempt.running
