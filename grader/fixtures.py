@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
+from starlette.testclient import TestClient  # FastAPI's is this one; importing fastapi costs 0.1 s
 
 from grader.asgi import Exchange, drive
 from grader.engine.learner import Learner

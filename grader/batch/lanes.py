@@ -286,8 +286,6 @@ class Batch:
         with self.browser_for(job) as lent:
             server.lend(lent)
             try:
-                if lane is not None:
-                    server.lend((lane.ready().control.fileno(),), var=isolation.LANE_FD_VAR)
                 report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
                                       shown_as=job.target, launcher=server, plan=self.plans[job.drill],
                                       isolation=self.isolation, source=job.source, lane=lane)

@@ -514,7 +514,6 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
     sandbox.non_dumpable()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     gc.freeze()  # the app hosts' collections skip what the template built: fewer pages copied
-    control.sendall(b"W")  # warm
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 256, 2)

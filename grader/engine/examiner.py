@@ -106,7 +106,6 @@ class Preflight:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # a grade depends on nothing else installed
     from grader.engine import isolation  # light: the template starts before the heavy imports
     from grader.engine.channel import Channel
 

@@ -174,6 +174,7 @@ def usage(folder: Path, most_entries: int) -> tuple[int, int]:
 
 LANE_VAR = "DOCCHAT_TEMPLATE"  # "BACKEND,PID" in an examiner's environment: its lane's template
 LANE_FD_VAR = "DOCCHAT_TEMPLATE_FD"  # and the descriptor of its control socket, lent
+WARM_S = 60.0  # how long a new template may take to start Python and FastAPI
 
 
 class Template:
@@ -203,7 +204,6 @@ class Template:
         theirs.close()
         self.control = ours
         self.pid = self.process.pid
-        self._warm = False
         self._spawning = threading.Lock()
 
     @classmethod
@@ -214,7 +214,7 @@ class Template:
             fd = os.environ[LANE_FD_VAR]
             template = cls.__new__(cls)
             template.backend, template.scratch, template.pid = backend, None, int(pid)
-            template.control, template._warm = socket.socket(fileno=int(fd)), True
+            template.control = socket.socket(fileno=int(fd))
             template._spawning = threading.Lock()
         except (KeyError, ValueError, OSError):
             return None
@@ -224,16 +224,16 @@ class Template:
         return self.process is not None and self.process.poll() is None
 
     def reset(self, seconds: float = 5.0) -> bool:
-        """Between two grades: end every process of the last one and empty the sandbox's /tmp."""
-        from grader.engine import remote
+        """Between two grades: end every process of the last one and empty the sandbox's /tmp.
+        True once the template answers (so, on a new one, once it is warm)."""
         from grader.engine.apphost import RESET
 
         try:
-            self._wait_warm()
-            self.control.settimeout(seconds)
-            self.control.sendall(RESET)
-            return self.control.recv(1) == b"r"
-        except (OSError, remote.LearnerError):
+            with self._spawning:
+                self.control.settimeout(seconds)
+                self.control.sendall(RESET)
+                return self.control.recv(1) == b"r"
+        except OSError:
             return False
         finally:
             try:
@@ -241,19 +241,11 @@ class Template:
             except OSError:
                 pass
 
-    def _wait_warm(self) -> None:
-        # remote (and asyncio with it) is imported only here and below: an examiner starts its
-        # template before anything heavy is imported
-        from grader.engine import remote
-
-        if not self._warm:
-            if self.control.recv(1) != b"W":
-                raise remote.AppHostGone("the sandbox for your code did not start "
-                                         f"({self.backend}; exit status {self.process.poll()})")
-            self._warm = True
-
     def spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
-        """A fresh app host working in `cwd` (inside the scratch folder)."""
+        """A fresh app host working in `cwd` (inside the scratch folder). A template still warming
+        up answers once it is warm."""
+        # remote (and asyncio with it) is imported only when needed: an examiner starts its
+        # template before anything heavy is imported
         from grader.engine import remote
 
         try:
@@ -269,7 +261,6 @@ class Template:
             return self._spawn_now(cwd, remote, on_gone)
 
     def _spawn_now(self, cwd: Path, remote, on_gone) -> remote.AppHost:
-        self._wait_warm()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if PASSCRED:  # the kernel names the sender of the handshake, by its pid as seen here
             ours.setsockopt(socket.SOL_SOCKET, PASSCRED, 1)
@@ -281,8 +272,8 @@ class Template:
         while not line.endswith(b"\n"):
             chunk = self.control.recv(32)
             if not chunk:
-                raise remote.AppHostGone("the sandbox that runs your code stopped (did your code kill "
-                                         "its parent process?)")
+                raise remote.AppHostGone(f"the sandbox that runs your code ({self.backend}) stopped, or "
+                                         "never started (did your code kill its parent process?)")
             line += chunk
         handshake, pid = _greeting(ours)
         if handshake != b"+":
@@ -306,24 +297,38 @@ class Lane:
     sandbox's /tmp; a template that does not answer, or died, is replaced before the next one.
     """
 
-    def __init__(self, backend: str, *, memory_mb: int, file_mb: int, seed: str = "") -> None:
+    def __init__(self, backend: str, *, memory_mb: int, file_mb: int, seed: str = "", warm: bool = True) -> None:
         self.backend, self.memory_mb, self.file_mb, self.seed = backend, memory_mb, file_mb, seed
+        self.warm = warm
         self.folder = new_scratch("docchat-lane-")
         self.template: Template | None = None
 
-    def ready(self) -> Template:
+    def ready(self, warm: bool = True) -> Template:
+        """The lane's template, a new one if it died; `warm`: wait until it can fork app hosts
+        (a batch lane, between grades; a single grade lets its examiner start meanwhile)."""
         if self.template is None or not self.template.alive():
             if self.template is not None:
                 self.template.close()
             self.template = Template(self.backend, self.folder, memory_mb=self.memory_mb,
                                      file_mb=self.file_mb, seed=self.seed)
-            self.template._wait_warm()
+            if warm and not self.template.reset(seconds=WARM_S):
+                raise SandboxUnavailable(f"the {self.backend} sandbox did not start")
         return self.template
 
-    def environment(self) -> dict[str, str]:
-        """What an examiner of this lane needs, besides the lent descriptor, to adopt it."""
-        template = self.ready()
+    def lend(self, launcher) -> dict[str, str]:
+        """Lend the template to the examiners `launcher` starts from now on; return what else
+        they need in their environment to adopt it."""
+        template = self.ready(warm=self.warm)
+        launcher.lend((template.control.fileno(),), var=LANE_FD_VAR)
         return {LANE_VAR: f"{template.backend},{template.pid}"}
+
+    def renew(self, launcher) -> dict[str, str]:
+        """Before another attempt at one grade: end what the last one left running (a template
+        that does not answer is replaced), and lend it again."""
+        if self.template is not None and not self.template.reset():
+            self.template.close()
+            self.template = None
+        return self.lend(launcher)
 
     def after_grade(self) -> None:
         """End what the grade left running, then empty the lane's folder for the next grade."""

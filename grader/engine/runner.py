@@ -21,7 +21,7 @@ from typing import Protocol
 
 from grader import manifest
 from grader.engine import sandbox
-from grader.engine.isolation import BACKENDS, new_scratch, usage
+from grader.engine.isolation import BACKENDS, Lane, new_scratch, usage
 from grader.engine.channel import Lines
 from grader.report import NOT_RUN, CheckResult, Report
 
@@ -282,15 +282,43 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     `isolation`: the sandbox backend (grader.engine.isolation) for the learner's code.
     `lane`: a batch lane's grader.engine.isolation.Lane, whose warm template the examiner
     adopts (its control socket lent through the launcher); the scratch folder is inside it.
+    Without one, a grade has a lane of its own: its template starts here, first, while the
+    examiner starts and imports pytest.
     """
     launcher = launcher or sandbox.ExecLauncher()
+    sandbox.become_subreaper()
+    own = None
+    if lane is None and isolation in BACKENDS:
+        own = lane = Lane(isolation, memory_mb=limits.memory_mb, file_mb=limits.file_mb, warm=False)
+    try:
+        return _grade(target, drill, limits, list(extra_checks), shown_as, launcher, plan, isolation,
+                      source, lane)
+    finally:
+        if own is not None:
+            pid = own.template.pid if own.template else None
+            own.close()
+            with _LIVE_LOCK:
+                _LIVE.discard(pid)
+
+
+def _lend(lane, launcher: Launcher, again: bool = False) -> dict[str, str]:
+    """Lend `lane`'s template to the examiners `launcher` starts. Started here, under the same
+    lock as an examiner, so that another grade's clean-up never takes it for an orphan."""
+    with _LIVE_LOCK:
+        env = lane.renew(launcher) if again else lane.lend(launcher)
+        if isinstance(launcher, sandbox.ExecLauncher) and lane.template is not None:
+            _LIVE.add(lane.template.pid)
+    return env
+
+
+def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], shown_as: str | None,
+           launcher: Launcher, plan: list[dict] | None, isolation: str, source: bytes | None, lane) -> Report:
+    lane_env = _lend(lane, launcher) if lane else None
     fallback = plan or planned(drill)
     plan = None
-    sandbox.become_subreaper()
     target = target.resolve()
     report = Report(drill=drill, target=shown_as or str(target))
     scratch = new_scratch("docchat-grade-", lane.folder if lane else None)
-    lane_env = lane.environment() if lane else None
     private = scratch / "source.py"  # the bytes read once: what is graded, whatever the file does next
     private.write_bytes(target.read_bytes() if source is None else source)
     deadline = time.monotonic() + limits.run_s
@@ -299,7 +327,9 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     try:
         while True:
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
-            attempt = _run_once(private, target.name, drill, todo, limits, scratch, list(extra_checks),
+            if lane is not None and plan is not None:  # another attempt: nothing of the last one runs on
+                lane_env = _lend(lane, launcher, again=True)
+            attempt = _run_once(private, target.name, drill, todo, limits, scratch, extra_checks,
                                 deadline, launcher, isolation, lane_env)
             report.isolation = attempt.isolation or report.isolation or (
                 isolation if isolation in BACKENDS else None)

@@ -125,11 +125,20 @@ class ExecLauncher:
     `kill_group()`, whose report channel is the inherited descriptor `channel_fd`.
     """
 
+    def __init__(self) -> None:
+        self._lent: dict[str, tuple[int, ...]] = {}
+
+    def lend(self, fds: tuple[int, ...], var: str) -> None:
+        """Hand these descriptors to the grading processes started from now on, named in `var`
+        of their environment (as grader.engine.forkserver.ForkServer.lend)."""
+        self._lent = {**self._lent, var: tuple(fds)}
+
     def start(self, args: list[str], *, channel_fd: int, token: str, cwd: Path, memory_mb: int,
               file_mb: int, extra_env: dict[str, str]) -> Spawned:
         cmd = [sys.executable, "-m", "grader.engine.examiner", *args, "--channel", str(channel_fd)]
-        return spawn(cmd, token=token, cwd=cwd, pass_fds=(channel_fd,), memory_mb=memory_mb,
-                     file_mb=file_mb, extra_env=extra_env)
+        lent = {var: ",".join(map(str, fds)) for var, fds in self._lent.items() if fds}
+        return spawn(cmd, token=token, cwd=cwd, pass_fds=(channel_fd, *(fd for fds in self._lent.values() for fd in fds)),
+                     memory_mb=memory_mb, file_mb=file_mb, extra_env={**extra_env, **lent})
 
 
 def _carrying(token: str) -> list[int]:
