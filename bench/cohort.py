@@ -1,6 +1,7 @@
 """Benchmark: grade a generated cohort with `docchat-grade batch`, and compare with a single grade.
 
     .venv/bin/python bench/cohort.py [--learners 50] [--jobs N] [--seed 1] [--keep DIR]
+                                     [--drills upload,lifespan,...]
 
 `--jobs` defaults to the number of cores + 1 (see docs/instructors.md, "How fast").
 
@@ -105,12 +106,15 @@ def main() -> int:
                         "small machine (a grade waits part of its time); 0: docchat-grade's own "
                         "default (the number of cores)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--drills", default=",".join(manifest.load().names),
+                   help="the drills in the cohort (default: all; the first five are the 50 x 5 cohort "
+                        "of earlier figures)")
     p.add_argument("--keep", metavar="DIR", help="keep the cohort and the results here")
     p.add_argument("--without-chromium", action="store_true",
                    help="hide Chromium (PATH is the venv's bin only), so the streaming drill's browser "
                         "check is skipped: shows what starting a browser per streaming grade costs")
     args = p.parse_args()
-    drills = manifest.load().names
+    drills = args.drills.split(",")
     work = Path(args.keep or tempfile.mkdtemp(prefix="docchat-bench-"))
     submissions, out = work / "submissions", work / "out"
     shutil.rmtree(work / "out", ignore_errors=True)  # a kept folder would resume: grade everything
@@ -126,7 +130,7 @@ def main() -> int:
     print("single `docchat-grade PATH` per drill (wall / in checks): " + ", ".join(
         f"{d} {w:.2f}/{c:.2f} s" for d, (w, c) in singles.items()))
 
-    cmd = [GRADE, "batch", str(submissions), "--out", str(out)]
+    cmd = [GRADE, "batch", str(submissions), "--out", str(out), "--drills", ",".join(drills)]
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
     cpu_before, started = children_cpu(), time.monotonic()
