@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from urllib.parse import urlencode
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -16,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from grader.expect import compact, describe, fail, json_body, trim
+from grader.engine.learner import explain
 from grader.fakes.docchat import (
-    DONE, MAX_BYTES, QUESTION, SENTENCE, SETTLE_LIMIT, TOKENS, UPLOADED, corrupt, handbook, long_report, pdf,
-    sent_upload)
+    DONE, INGEST_S, MAX_BYTES, PAGE_TOKENS, QUESTION, SENTENCE, SETTLE_LIMIT, TOKENS, UPLOADED, PageRun, corrupt, handbook,
+    long_report, pdf, sent_upload, use_page)
+from grader.fakes.streaming import expect_closed, in_chromium, leave_mid_answer
 
 check = pytest.mark.check
 RESTART_QUIET = 2.0  # after a restart, jobs unchanged this long are jobs nothing will run
@@ -160,6 +164,20 @@ def check_chat_streams_answer(docchat):
              expected=f"the best chunk first, and it is on page 2 (numbered from 1): {SOURCE_SHAPE}")
 
 
+@check("docchat.stops_on_disconnect")
+def check_stops_on_disconnect(docchat):
+    llm = docchat.llm
+    with docchat.running() as client:
+        document_id = client.ingested(handbook())
+        query = urlencode({"q": QUESTION, "document_id": document_id})
+        got, left = client.client.portal.call(leave_mid_answer, client.client, llm, query)
+    if got.error is not None:
+        raise got.error
+    sent = (f"GET /chat?{query} for an ingested PDF; once the 1st event arrived (the LLM holding its "
+            "2nd token), the client hung up and the LLM was let go")
+    expect_closed(left, sent, first="docchat.chat_streams_answer")
+
+
 @check("docchat.chat_409_before_ingest")
 def check_chat_409_before_ingest(docchat):
     with docchat.running() as client:
@@ -258,3 +276,57 @@ def check_survives_restart(docchat, load_learner):
              expected=f"all {len(uploads)} jobs done (none unchanged for {RESTART_QUIET:g} s)",
              note="the queue must outlive the process: keep it in a file in DATA_DIR (SqliteHuey) or "
                   "Redis, not in memory, and start its consumer again on startup")
+
+
+@check("docchat.page_in_browser")
+def check_page_in_browser(docchat, workdir):
+    document = workdir / "handbook.pdf"
+    document.write_bytes(handbook())
+    run = in_chromium(lambda executable: use_page(docchat.learner, docchat.llm, document, executable,
+                                                  workdir / "chromium"))
+    answer = "".join(PAGE_TOKENS)
+    sent = "GET / in headless Chromium"
+    facts = page_facts(run, docchat)
+    if run.page_status != 200:
+        fail(sent=sent, got=f"GET / answered {run.page_status}", expected="200 and an HTML page at /")
+    if not run.uploaded_how:
+        fail(sent=sent, got="a page with no file field", expected='a form with an <input type="file"> to upload a PDF')
+    sent += f", then {run.uploaded_how} (handbook.pdf, a 3-page PDF)"
+    if run.uploads[:1] != [202]:
+        fail(sent=sent, got="POST /documents answered " + (", ".join(map(str, run.uploads)) or "never: the page did not send the file"),
+             expected="the page to send the file to POST /documents as multipart field `file` (202)", note=facts)
+    if not run.job_shown_done:
+        fail(sent=sent, got=f"after {INGEST_S:g} s the page showed {page_text(run.done_text)}",
+             expected='the job\'s status as GET /jobs/{job_id} says it, until it is "done"',
+             note="poll GET /jobs/{job_id} from the page and show its status. " + facts)
+    sent += ", the page showing the job done"
+    if not run.asked_how:
+        fail(sent=sent, got=f"no text field to ask in; the page showed {page_text(run.done_text)}",
+             expected="a text field (and its form's button) for the question, once the document is done")
+    sent += f"; then {run.asked_how} ({QUESTION!r}), the LLM answering {PAGE_TOKENS}"
+    if not run.held:
+        fail(sent=sent, got=f"llm.stream was called {len(docchat.llm.questions)} time(s)",
+             expected="the page to ask GET /chat, and the app to call llm.stream", note=facts)
+    if PAGE_TOKENS[0] not in run.streamed_text:
+        fail(sent=sent, got=f"while the LLM held its 2nd token, the page showed {page_text(run.streamed_text)}",
+             expected=f"the 1st token {PAGE_TOKENS[0]!r} on the page at once: the answer streams in",
+             note="show each event's data as it arrives (EventSource's onmessage), not once the answer is whole")
+    if answer not in run.text:
+        fail(sent=sent, got=f"the page showed {page_text(run.text)}", expected=f"the whole answer {answer}", note=facts)
+    if not re.search(r"\bpage\s*2\b|\bp\.\s*2\b", run.text, re.I) and SENTENCE not in run.text:
+        fail(sent=sent, got=f"the page showed {page_text(run.text)}",
+             expected=f"the sources listed under the answer: page 2 (as `page 2`), or its text {SENTENCE!r}",
+             note="listen for the stream's `sources` event (addEventListener) and list each chunk's page")
+    if DONE in run.text:
+        fail(sent=sent, got=f"the page showed {page_text(run.text)}", expected=f"the answer without the {DONE} marker",
+             note="[DONE] says the answer is complete: close the EventSource there, show only the tokens")
+
+
+def page_text(text: str) -> str:
+    return repr(trim(text.strip(), 300)) if text.strip() else "no text at all"
+
+
+def page_facts(run: PageRun, docchat) -> str:
+    facts = [f"the page reported: {trim(p, 200)}" for p in run.problems[:3]]
+    facts += [f"your app {explain(e, docchat.learner.path)}" for e in run.app_errors[:2]]
+    return "; ".join(facts)

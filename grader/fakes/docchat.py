@@ -9,7 +9,7 @@ Every request has a time limit enforced from outside the app (grader.deadline).
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -23,6 +23,7 @@ from grader import sse
 from grader.deadline import within
 from grader.engine.learner import Learner
 from grader.expect import describe, fail, json_body, size
+from grader.fakes import streaming
 
 MAX_BYTES = 1024 * 1024  # the limit the grader gives the app
 REQUEST_LIMIT = 3.0  # seconds a request may take
@@ -34,26 +35,43 @@ UPLOADED = '{"job_id": "<id>", "document_id": "<id>", "status": "queued"}'
 TOKENS = ["Mitochondria", " make", " energy:\nthey are", " the powerhouse", " of the cell."]
 SENTENCE = "The mitochondria is the powerhouse of the cell"
 QUESTION = "What is the powerhouse of the cell?"
+# For the browser: no spaces or line breaks (any way of showing text shows exactly these), and a
+# first token no page shows before the answer starts.
+PAGE_TOKENS = ["Grader", "says:", "powerhouse", "-", "of", "-", "cells."]
 STUCK_STARTING = ("the lifespan must reach its `yield` for the app to start: start the queue's "
                   "consumer (it runs in threads of its own) instead of running it")
 STUCK_STOPPING = "after its `yield`, the lifespan should stop the consumer (and not wait for new jobs)"
 
 
-class FakeLLM:
-    """Stands in for `llm`: records each (question, context) and streams TOKENS."""
+class FakeLLM(streaming.FakeLLM):
+    """Stands in for `llm`: records each (question, context) and streams its tokens (TOKENS).
 
-    __remote__ = ("stream",)
+    Held like the streaming drill's (`hold`, `release_all`): with a `Gate` from any thread.
+    """
 
     def __init__(self) -> None:
+        super().__init__(TOKENS)
         self.calls: list[tuple[object, object]] = []
 
     def stream(self, q: object, context: object) -> AsyncIterator[str]:
         self.calls.append((q, context))
-        return self._produce()
+        return super().stream(q)
 
-    async def _produce(self) -> AsyncIterator[str]:
-        for token in TOKENS:
-            yield token
+
+class Gate:
+    """A `Watch` for a stream read on an event loop the check does not run (uvicorn's): the
+    held stream looks every 10 ms whether the check, on its own thread, let it go on."""
+
+    def __init__(self) -> None:
+        self._version = 0
+
+    def notify(self) -> None:
+        self._version += 1
+
+    async def changed(self) -> None:
+        seen = self._version
+        while self._version == seen:
+            await asyncio.sleep(0.01)
 
 
 def pdf(pages: list[str]) -> bytes:
@@ -201,3 +219,82 @@ def docchat(load_learner, serve, workdir: Path) -> Iterator[DocchatDrill]:
     data_dir.mkdir()
     seams = {"DATA_DIR": data_dir, "MAX_BYTES": MAX_BYTES, "llm": llm}
     yield DocchatDrill(load_learner(seams), llm, data_dir.resolve(), serve, seams)
+
+
+# -- the page, in a real browser ---------------------------------------------------------------
+
+PAGE_S = 8.0  # Chromium's start, the upload, the ingest and the whole answer: inside the check's limit
+INGEST_S = 3.0  # from the upload until the page shows the job done
+
+
+@dataclass
+class PageRun:
+    """What a user saw doing DocChat's page in a real browser, step by step."""
+
+    page_status: int | None = None  # what GET / answered
+    uploaded_how: str = ""  # how the file was chosen and sent ('': no file field)
+    uploads: list[int] = field(default_factory=list)  # what each POST /documents answered
+    done_text: str = ""  # the page's text once it showed the job done, or when the wait ended
+    asked_how: str = ""  # how the question was asked ('': no field to ask in)
+    held: bool = False  # the LLM was asked, and held at its 2nd token
+    streamed_text: str = ""  # the page's text while the LLM held its 2nd token
+    text: str = ""  # the page's text at the end
+    problems: list[str] = field(default_factory=list)  # script errors, failed loads
+    app_errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def job_shown_done(self) -> bool:
+        return "done" in self.done_text
+
+
+def use_page(learner: Learner, llm: FakeLLM, document: Path, executable: str, profile: Path) -> PageRun:
+    """Serve the app with uvicorn and, in Chromium, do what a user does: open /, upload
+    `document` through the page's form, wait for the job to show done, ask QUESTION, watch
+    the answer stream in (the LLM holds its 2nd token until the page shows the 1st), and
+    its sources appear. Each step runs only once the one before it worked."""
+    from grader.browser import open_browser
+    from grader.live_server import serving  # uvicorn: imported only by the check that needs it
+
+    deadline = time.monotonic() + PAGE_S
+    llm.tokens = list(PAGE_TOKENS)
+    llm.hold(Gate(), released=1)
+    run = PageRun()
+    with serving(learner.app) as live, open_browser(executable, profile, deadline=deadline) as browser:
+        try:
+            session = browser.open(f"{live.url}/")
+            browser.wait_event("Page.loadEventFired", streaming.PATIENCE)
+            run.page_status = next((s for _, s, kind in browser.responses() if kind == "Document"), None)
+            if run.page_status == 200:
+                _use(browser, session, run, llm, document, live)
+        finally:
+            llm.release_all()
+            run.problems, run.app_errors = browser.page_problems(), list(live.errors)
+            run.uploads = [s for url, s, kind in browser.responses() if url.endswith("/documents") and kind != "Document"]
+    return run
+
+
+def _use(browser: Any, session: str, run: PageRun, llm: FakeLLM, document: Path, live: Any) -> None:
+    run.uploaded_how = browser.upload(session, document)
+    if not run.uploaded_how:
+        return
+    run.done_text = browser.wait_for_text(session, "done", INGEST_S)
+    if not run.job_shown_done:
+        return
+    run.asked_how = browser.ask(session, QUESTION)
+    if not run.asked_how:
+        return
+    end = time.monotonic() + streaming.PATIENCE
+    while not (llm.questions and llm.waiting_for == 2) and time.monotonic() < end:
+        time.sleep(0.01)
+    run.held = bool(llm.questions) and llm.waiting_for == 2
+    if run.held:
+        run.streamed_text = browser.wait_for_text(session, llm.tokens[0], streaming.PATIENCE)
+    llm.release_all()
+    answer = "".join(llm.tokens)
+    run.text = browser.wait_for_text(session, answer, streaming.STREAM_LIMIT)
+    # what else the stream makes the page show (the sources, [DONE]?) comes before its end
+    if browser.wait_loaded(streaming.PATIENCE):
+        run.text = browser.text(session)
+    else:
+        run.text = browser.wait_for_text(session, None, streaming.PATIENCE,
+                                         settled=lambda: not live.open_requests, still_s=streaming.AFTER_ANSWER_S)
