@@ -74,9 +74,23 @@ MUTANTS = [
     Mutant("id_from_filename", "docchat.concurrent_uploads", (
         ("    document_id = str(uuid4())\n", '    document_id = Path(file.filename or "upload.pdf").stem\n'),
         ("INSERT INTO documents", "INSERT OR REPLACE INTO documents"))),
+    # The upload indexes the PDF at once (so that chat works sooner) and the queued job indexes
+    # it again, without clearing the document's chunks first: every chunk is in the index twice.
+    Mutant("indexed_on_upload_too", "docchat.concurrent_uploads", (
+        ('        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))\n'
+         "        db.executemany(", "        db.executemany("),
+        ("    ingest_job(document_id)  # enqueues",
+         "    try:\n"
+         "        rows = [(chunk, document_id, number, n) for number, text in enumerate(pages_of(dest), 1)\n"
+         "                for n, chunk in enumerate(chunks_of(text)) if chunk]\n"
+         "    except Unreadable:\n"
+         "        rows = []\n"
+         "    with connect() as db:\n"
+         '        db.executemany("INSERT INTO chunks (text, document_id, page, chunk) VALUES (?, ?, ?, ?)", rows)\n'
+         "    ingest_job(document_id)  # enqueues"))),
     Mutant("queue_in_memory", "docchat.survives_restart", (
         ('SqliteHuey("docchat", filename=str(DATA_DIR / "queue.sqlite3"))', 'MemoryHuey("docchat")'),
-        ("from huey import RedisHuey, SqliteHuey\n", "from huey import MemoryHuey, RedisHuey, SqliteHuey\n"))),
+        ("from huey import Huey, RedisHuey, SqliteHuey\n", "from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey\n"))),
     # The page never listens for the `sources` event: the answer comes, its sources never show.
     Mutant("page_without_sources", "docchat.page_in_browser", ((LISTS_SOURCES, ""),), status=BROWSER),
     # The page keeps the tokens until [DONE], then shows the answer at once: nothing streams.
