@@ -48,7 +48,8 @@ def document(rng: random.Random, pages: int) -> bytes:
 
 def solution(data_dir: Path) -> ModuleType:
     """solutions/docchat.py imported afresh, its DATA_DIR in `data_dir`, tables made."""
-    spec = importlib.util.spec_from_file_location(f"docchat_bench_{time.monotonic_ns()}", ROOT / "solutions" / "docchat.py")
+    name = f"docchat_bench_{time.monotonic_ns()}"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "solutions" / "docchat.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.DATA_DIR = data_dir
@@ -167,7 +168,8 @@ def through_consumers(folder: Path, files: list[bytes], processes: int, url: str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of (ingest, and each number of consumers)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs to take the median of (ingest, and each number of consumers)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="docchat-bench-") as tmp:
         bench_ingest(Path(tmp), args.repeat)
