@@ -9,7 +9,8 @@ step, rule by rule:
   and every checks, fakes and mutants module belongs to a manifest drill;
 - skeleton: drills/<drill>.py exists, holds `# TODO:`s and defines each seam;
 - solution: solutions/<drill>.py exists, holds no `# TODO` and defines each seam;
-- lesson: the drill's notebook exists and has a heading for each check's `lesson`;
+- lesson: the drill's notebook exists and has a heading for each check's `lesson`; the
+  quiz questions it asks are those of its bank, grader/quiz/<notebook's name>.json;
 - fakes: grader/fakes/<drill>.py exists;
 - mutants: tests/mutants/<drill>.py has a mutant for each check (tests/test_mutants.py
   proves each is caught), and names no check the manifest lacks;
@@ -143,24 +144,41 @@ def solution(tree: Tree) -> Problems:
     return drill_files(tree, "solutions", lambda text: "a solution holds no `# TODO`" if "# TODO" in text else "")
 
 
-def headings(notebook: Path) -> set[str]:
+def markdown_and_code(notebook: Path) -> tuple[list[str], list[str]]:
+    """The sources of a notebook's markdown cells and of its code cells."""
     cells = json.loads(notebook.read_text())["cells"]
-    lines = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-             for c in cells if c["cell_type"] == "markdown"]
-    return {line.lstrip("#").strip() for text in lines for line in text.splitlines() if re.match(r"#{1,6} ", line)}
+    sources = [("".join(c["source"]) if isinstance(c["source"], list) else c["source"], c["cell_type"])
+               for c in cells]
+    return [t for t, kind in sources if kind == "markdown"], [t for t, kind in sources if kind == "code"]
 
 
 def lesson(tree: Tree) -> Problems:
     for drill in tree.manifest.drills:
         path = tree.path(drill.lesson)
         try:
-            sections = headings(path)
+            markdown, code = markdown_and_code(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             yield f"{drill.lesson}: not a readable notebook ({type(exc).__name__})"
             continue
+        sections = {line.lstrip("#").strip() for text in markdown for line in text.splitlines()
+                    if re.match(r"#{1,6} ", line)}
         for check in drill.checks:
             if check.lesson not in sections:
                 yield f"{check.id}: its lesson {check.lesson!r} is not a heading of {drill.lesson}"
+        bank_path = tree.path("grader", "quiz", f"{path.stem}.json")
+        try:
+            bank = set(json.loads(bank_path.read_text()))
+        except (OSError, ValueError):
+            bank = set()
+        asked = set(re.findall(r'check_answer\("([\w.]+)"', "\n".join(code)))
+        for qid in sorted(asked - bank):
+            yield f"{drill.lesson}: asks the quiz question {qid}, which is not in {tree.shown(bank_path)}"
+        for qid in sorted(bank - asked):
+            yield f"{tree.shown(bank_path)}: holds {qid}, which {drill.lesson} never asks"
+    lessons = {Path(d.lesson).stem for d in tree.manifest.drills}
+    for bank_path in sorted(tree.path("grader", "quiz").glob("*.json")):
+        if bank_path.stem not in lessons:
+            yield f"{tree.shown(bank_path)}: no drill's lesson is notebooks/{bank_path.stem}.ipynb"
 
 
 def fakes(tree: Tree) -> Problems:

@@ -13,8 +13,8 @@ from grader import dev, skeletons
 from grader.cli import main
 from tests.conftest import ROOT
 
-PARTS = ("grader/manifest.toml", "grader/skeletons.json", "grader/checks", "grader/fakes", "drills", "solutions",
-         "notebooks", "tests/mutants", "docs/contract.md", "README.md")
+PARTS = ("grader/manifest.toml", "grader/skeletons.json", "grader/checks", "grader/fakes", "grader/quiz", "drills",
+         "solutions", "notebooks", "tests/mutants", "docs/contract.md", "README.md")
 
 
 def test_the_workbook_is_consistent(capsys) -> None:
@@ -64,6 +64,11 @@ def renamed_heading(root: Path) -> None:
     edit(root / "notebooks/06_docchat.ipynb", "## 6. Delete, and one error envelope", "## 6. Deleting")
 
 
+def removed_quiz_entry(root: Path) -> None:
+    path = root / "grader/quiz/06_docchat.json"
+    path.write_text(json.dumps({}))
+
+
 def removed_fakes(root: Path) -> None:
     (root / "grader/fakes/lifespan.py").unlink()
 
@@ -93,6 +98,7 @@ BROKEN = {
     removed_seam: ("solution", ["solutions/docchat.py: the seam MAX_BYTES"]),
     todo_in_solution: ("solution", ["solutions/errors.py: a solution holds no `# TODO`"]),
     renamed_heading: ("lesson", ["docchat.delete_removes: its lesson", "docchat.rejects_non_pdf_415: its lesson"]),
+    removed_quiz_entry: ("lesson", ["notebooks/06_docchat.ipynb: asks the quiz question docchat.q1"]),
     removed_fakes: ("fakes", ["grader/fakes/lifespan.py: missing"]),
     removed_mutant: ("mutants", ["docchat.survives_restart: no mutant"]),
     edited_skeleton: ("fingerprints", ["streaming's fingerprint"]),
@@ -113,6 +119,11 @@ def test_each_rule_fails_on_a_copy_broken_for_it(tree: Path, breaks) -> None:
 def test_a_module_of_no_drill_is_named(tree: Path) -> None:
     shutil.copyfile(tree / "grader/fakes/upload.py", tree / "grader/fakes/uploads.py")
     assert dev.problems(tree)["ids"] == ["grader/fakes/uploads.py: no drill 'uploads' in the manifest"]
+
+
+def test_a_quiz_bank_of_no_lesson_is_named(tree: Path) -> None:
+    shutil.copyfile(tree / "grader/quiz/01_uploads.json", tree / "grader/quiz/07_more.json")
+    assert dev.problems(tree)["lesson"] == ["grader/quiz/07_more.json: no drill's lesson is notebooks/07_more.ipynb"]
 
 
 def test_the_command_exits_1_and_says_what_is_wrong(tree: Path, capsys) -> None:
