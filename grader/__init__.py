@@ -15,6 +15,7 @@ A map of the package (docs/isolation.md tells how the processes trust each other
 - `formats/`: text, JUnit, Gradescope and GitHub reports; `report`: the results document.
 - `batch/`: instructor mode (lanes, intake, policy, writer, cohort, resume, shards, merge).
 - `manifest.toml`: the drills in course order, each check's level, title, hints and lesson.
+- `dev`: `docchat-grade dev check`, whether every drill has all its parts (docs/contributors.md).
 """
 
 __version__ = "0.1.0"

@@ -76,6 +76,14 @@ ASK = """(() => {
   return "";
 })()"""
 
+# Submits the form of the page's file field (the file already chosen); says what it did.
+SUBMIT_FILE = """(() => {
+  const field = document.querySelector("input[type=file]");
+  const button = field.form && field.form.querySelector("button, input[type=submit]");
+  if (button) { button.click(); return "chose the file and clicked its form's button"; }
+  if (field.form) { field.form.requestSubmit(); return "chose the file and submitted its form"; }
+  return "chose the file in the file field (it has no form to submit)";
+})()"""
 
 class BrowserError(Exception):
     """Chromium could not be started or driven (not the page's fault)."""
@@ -407,6 +415,16 @@ class DevTools:
             return self.evaluate(session, ASK % {"question": json.dumps(question)}) or ""
         except BrowserError:
             return ""
+
+    def upload(self, session: str, path: Path) -> str:
+        """Choose `path` in the page's first file field and submit its form, as a user would;
+        say how ('' when the page has no file field)."""
+        field = self.send("Runtime.evaluate", {"expression": "document.querySelector('input[type=file]')"},
+                          session=session).get("result", {})
+        if not field.get("objectId"):
+            return ""
+        self.send("DOM.setFileInputFiles", {"files": [str(path)], "objectId": field["objectId"]}, session=session)
+        return self.evaluate(session, SUBMIT_FILE) or ""
 
     def page_problems(self) -> list[str]:
         """Script errors, console errors and failed loads the page has reported so far."""

@@ -15,11 +15,11 @@ from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
 
 USAGE = ("docchat-grade [PATH] [--watch] [--drill NAME] [--format FORMAT] | docchat-grade --list | "
          "docchat-grade hint CHECK_ID|DRILL | docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR | "
-         "docchat-grade merge OUT_DIR... --out OUT_DIR | docchat-grade gradescope-zip")
+         "docchat-grade merge OUT_DIR... --out OUT_DIR | docchat-grade gradescope-zip | docchat-grade dev check")
 
 # subcommand -> module with `main(argv: list[str]) -> int`
 SUBCOMMANDS: dict[str, str] = {"hint": "grader.hints", "batch": "grader.batch", "merge": "grader.batch.merge",
-                               "gradescope-zip": "grader.gradescope_zip"}
+                               "gradescope-zip": "grader.gradescope_zip", "dev": "grader.dev"}
 
 # --format name -> module with `render(report) -> str`
 FORMATS: dict[str, str] = {"text": "grader.formats.text", "json": "grader.report", "junit": "grader.formats.junit",

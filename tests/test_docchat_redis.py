@@ -1,9 +1,10 @@
 """The capstone's Redis path: a real redis-server, two consumer processes, 20 documents.
 
 With DOCCHAT_REDIS_URL set, solutions/docchat.py enqueues on Redis and starts no consumer of
-its own; `python solutions/docchat.py worker` processes take the jobs. Each job must run
-exactly once, whichever worker takes it. Skipped, with the reason, where Debian's
-`redis-server` (or the `redis` client library) is missing; CI installs both.
+its own; workers started as a deployment would, `huey_consumer solutions.docchat.huey`, take
+the jobs. Each job must run exactly once, whichever worker takes it. Skipped, with the
+reason, where Debian's `redis-server` (or the `redis` client library) is missing; CI
+installs both.
 """
 
 from __future__ import annotations
@@ -11,69 +12,33 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from grader.fakes.docchat import handbook
-from tests.conftest import SOLUTIONS
+from tests.conftest import ROOT, SOLUTIONS
+from tests.redis_server import MISSING, REDIS_SERVER, redis_server, wait_for
 
-REDIS_SERVER = shutil.which("redis-server")
 pytestmark = [
-    pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed (Debian: apt-get install redis-server)"),
+    pytest.mark.skipif(REDIS_SERVER is None, reason=MISSING),
     pytest.mark.skipif(importlib.util.find_spec("redis") is None, reason="the redis client library is not installed"),
 ]
 DOCUMENTS = 20
 WORKERS = 2
 SETTLE_S = 60  # a generous bound, only so that a broken queue fails instead of hanging
+CONSUMER = str(Path(sys.executable).with_name("huey_consumer"))  # installed with huey
 EXECUTING = re.compile(r"Executing \S+\.ingest: ([0-9a-f-]{36})")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, seconds: float, what: str) -> None:
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
 def redis_url(tmp_path: Path):
-    import redis
-
-    port = free_port()
-    server = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-
-    def answers() -> bool:
-        try:
-            return client.ping()
-        except redis.ConnectionError:
-            return False
-
-    try:
-        wait_for(answers, 10, f"redis-server on port {port}")
+    with redis_server(tmp_path) as url:
         yield url
-    finally:
-        client.close()
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture
@@ -90,9 +55,10 @@ def docchat_module(tmp_path: Path, redis_url: str, monkeypatch):
 def test_two_consumer_processes_ingest_each_document_exactly_once(docchat_module, redis_url, tmp_path):
     from fastapi.testclient import TestClient
 
-    env = {**os.environ, "DOCCHAT_REDIS_URL": redis_url}
+    # run in tmp_path, where "./docchat-data" is the app's DATA_DIR; the module found from ROOT
+    env = {**os.environ, "DOCCHAT_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
     logs = [tmp_path / f"worker-{n}.log" for n in range(WORKERS)]
-    workers = [subprocess.Popen([sys.executable, str(SOLUTIONS / "docchat.py"), "worker"], cwd=tmp_path, env=env,
+    workers = [subprocess.Popen([CONSUMER, "solutions.docchat.huey", "--workers", "2"], cwd=tmp_path, env=env,
                                 stdout=subprocess.DEVNULL, stderr=log.open("wb")) for log in logs]
     try:
         with TestClient(docchat_module.app) as client:

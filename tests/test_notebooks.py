@@ -29,9 +29,7 @@ from grader import notebook as nbh
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-DRILLS = {"01_uploads": "upload", "02_lifespan": "lifespan", "03_streaming_sse": "streaming",
-          "04_errors": "errors", "05_background_jobs": "background",
-          "06_docchat": "docchat"}
+DRILLS = {Path(d.lesson).stem: d.name for d in manifest.load().drills}  # lesson -> its drill
 CELL_TIMEOUT_S = 60
 
 # Loaded in the kernel through PYTHONPATH: refuses any connection that leaves the machine.

@@ -43,4 +43,4 @@ def test_drill_and_solution_mirror_each_other(drill: str) -> None:
 def _browser_skip(check: dict) -> bool:
     """The browser check may be skipped, with its reason, only where no Chromium is installed."""
     no_browser = not any(shutil.which(name) for name in ("chromium", "chromium-browser"))
-    return no_browser and check["status"] == "skipped" and check["id"] == "streaming.browser_page"
+    return no_browser and check["status"] == "skipped" and "chromium" in manifest.load().check(check["id"]).needs

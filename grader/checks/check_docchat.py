@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from urllib.parse import urlencode
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -16,12 +18,17 @@ from pathlib import Path
 import pytest
 
 from grader.expect import compact, describe, fail, json_body, trim
+from grader.engine.learner import explain
 from grader.fakes.docchat import (
-    DONE, MAX_BYTES, QUESTION, SENTENCE, SETTLE_LIMIT, TOKENS, UPLOADED, corrupt, handbook, long_report, pdf,
-    sent_upload)
+    DONE, FINAL, INGEST_S, MAX_BYTES, PAGE_TOKENS, QUESTION, SENTENCE, SETTLE_LIMIT, TOKENS, UPLOADED, PageRun,
+    corrupt, handbook, long_report, pdf, sent_upload, use_page)
+from grader.fakes.streaming import expect_closed, in_chromium, leave_mid_answer
 
 check = pytest.mark.check
-RESTART_QUIET = 2.0  # after a restart, jobs unchanged this long are jobs nothing will run
+# Long PDFs, all queued at once: the workers take some (the solution has two), the others are
+# still queued when the app stops, as the ones taken last well beyond the stop; more PDFs only
+# when none was still queued (a consumer with more workers).
+UPLOADS, REPORT_PAGES = (3, 9), 500
 SOURCE_SHAPE = '[{"page": 2, "chunk": ..., "text": "..."}, ...]'
 
 
@@ -160,6 +167,20 @@ def check_chat_streams_answer(docchat):
              expected=f"the best chunk first, and it is on page 2 (numbered from 1): {SOURCE_SHAPE}")
 
 
+@check("docchat.stops_on_disconnect")
+def check_stops_on_disconnect(docchat):
+    llm = docchat.llm
+    with docchat.running() as client:
+        document_id = client.ingested(handbook())
+        query = urlencode({"q": QUESTION, "document_id": document_id})
+        got, left = client.client.portal.call(leave_mid_answer, client.client, llm, query)
+    if got.error is not None:
+        raise got.error
+    sent = (f"GET /chat?{query} for an ingested PDF; once the 1st event arrived (the LLM holding its "
+            "2nd token), the client hung up and the LLM was let go")
+    expect_closed(left, sent, first="docchat.chat_streams_answer")
+
+
 @check("docchat.chat_409_before_ingest")
 def check_chat_409_before_ingest(docchat):
     with docchat.running() as client:
@@ -219,7 +240,8 @@ def check_concurrent_uploads(docchat):
             job_ids = list(pool.map(client.uploaded, files))
         if len(set(job_ids)) != n:
             fail(sent=sent, got=f"{len(set(job_ids))} different job ids", expected=f"{n} different job ids",
-                 note="make a fresh id for each upload: a count, a clock or the client's filename repeats when uploads overlap")
+                 note="make a fresh id for each upload: a count, a clock or the client's filename repeats "
+                      "when uploads overlap")
         seen = client.settle(job_ids)
         unfinished = Counter(job.get("status") for job in seen.values() if job.get("status") != "done")
         if unfinished:
@@ -236,25 +258,84 @@ def check_concurrent_uploads(docchat):
 
 @check("docchat.survives_restart")
 def check_survives_restart(docchat, load_learner):
-    # Long PDFs first, so that the queue still holds jobs when the app stops; then the
-    # grader's handbook, last in line.
-    uploads = [(long_report(f"R{n}"), f"report-{n}.pdf") for n in range(5)] + [(handbook(), "handbook.pdf")]
-    with docchat.running() as client:
-        job_ids = [client.uploaded(data, filename) for data, filename in uploads]
-        before = Counter(client.job(job_id).get("status") for job_id in job_ids)
-        documents = dict(client.documents)
-    # A restart is a new process: the module imported afresh (same DATA_DIR, same working
-    # directory), then started.
-    docchat = replace(docchat, learner=load_learner(docchat.seams))
-    with docchat.running() as client:
-        after = client.settle(job_ids, quiet=RESTART_QUIET)
-        client.documents = documents
-        unfinished = {job_id: job.get("status") for job_id, job in after.items() if job.get("status") != "done"}
-    sent = (f"{len(uploads)} uploads (five 800-page PDFs, then a short one), and the app stopped at once "
-            f"(statuses then: {', '.join(f'{c} {s!r}' for s, c in before.items())}); the app started again "
-            "in the same DATA_DIR, its module imported afresh; then GET /jobs/{id} for each")
-    if unfinished:
-        fail(sent=sent, got=f"after the restart, not done: {trim(compact(unfinished), 300)}",
-             expected=f"all {len(uploads)} jobs done (none unchanged for {RESTART_QUIET:g} s)",
+    for count in UPLOADS:
+        uploads = [(long_report(f"R{n}", REPORT_PAGES), f"report-{n}.pdf") for n in range(count)]
+        with docchat.running() as client:
+            job_ids = client.uploaded_together(uploads)
+        # A restart is a new process: the module imported afresh (same DATA_DIR, same working
+        # directory), then started.
+        docchat = replace(docchat, learner=load_learner(docchat.seams))
+        with docchat.running() as client:
+            restarted = Counter(client.job(job_id).get("status") for job_id in job_ids)
+            if set(restarted) <= set(FINAL) and count != UPLOADS[-1]:
+                continue  # every job ended before the app stopped (many workers?): nothing to judge yet
+            after, lost = client.settle_behind(job_ids, handbook(tag="probe"))
+        break
+    unfinished = {job_id: job.get("status") for job_id, job in after.items() if job.get("status") != "done"}
+    sent = (f"{count} PDFs of {REPORT_PAGES} pages uploaded at once, and the app stopped as soon as they were "
+            "answered; the app started again in the same DATA_DIR, its module imported afresh (statuses "
+            f"then: {', '.join(f'{c} {s!r}' for s, c in restarted.items())}); then GET /jobs/{{id}} for each")
+    if lost:
+        fail(sent=sent + ", and two more PDFs uploaded one after the other",
+             got=f"{len(lost)} job(s) still queued after both later uploads were done: {', '.join(lost)}",
+             expected=f"all {len(uploads)} jobs done: the queue kept them across the restart",
              note="the queue must outlive the process: keep it in a file in DATA_DIR (SqliteHuey) or "
                   "Redis, not in memory, and start its consumer again on startup")
+    if unfinished:
+        fail(sent=sent, got=f"not done within {SETTLE_LIMIT:g} s: {trim(compact(unfinished), 300)}",
+             expected=f"all {len(uploads)} jobs done")
+
+
+@check("docchat.page_in_browser")
+def check_page_in_browser(docchat, workdir):
+    document = workdir / "handbook.pdf"
+    document.write_bytes(handbook())
+    run = in_chromium(lambda executable: use_page(docchat.learner, docchat.llm, document, executable,
+                                                  workdir / "chromium"))
+    answer = "".join(PAGE_TOKENS)
+    sent = "GET / in headless Chromium"
+    facts = page_facts(run, docchat)
+    if run.page_status != 200:
+        fail(sent=sent, got=f"GET / answered {run.page_status}", expected="200 and an HTML page at /")
+    if not run.uploaded_how:
+        fail(sent=sent, got="a page with no file field", expected='a form with an <input type="file"> to upload a PDF')
+    sent += f", then {run.uploaded_how} (handbook.pdf, a 3-page PDF)"
+    if 202 not in run.uploads:
+        answered = ", ".join(map(str, run.uploads)) or "never: the page did not send the file"
+        fail(sent=sent, got=f"POST /documents answered {answered}",
+             expected="the page to send the file to POST /documents as multipart field `file` (202)", note=facts)
+    if not run.job_shown_done:
+        fail(sent=sent, got=f"after {INGEST_S:g} s the page showed {page_text(run.done_text)}",
+             expected='the job\'s status as GET /jobs/{job_id} says it, until it is "done"',
+             note="poll GET /jobs/{job_id} from the page and show its status. " + facts)
+    sent += ", the page showing the job done"
+    if not run.asked_how:
+        fail(sent=sent, got=f"no text field to ask in; the page showed {page_text(run.done_text)}",
+             expected="a text field (and its form's button) for the question, once the document is done")
+    sent += f"; then {run.asked_how} ({QUESTION!r}), the LLM answering {PAGE_TOKENS}"
+    if not run.held:
+        fail(sent=sent, got=f"llm.stream was called {len(docchat.llm.questions)} time(s)",
+             expected="the page to ask GET /chat, and the app to call llm.stream", note=facts)
+    if PAGE_TOKENS[0] not in run.streamed_text:
+        fail(sent=sent, got=f"while the LLM held its 2nd token, the page showed {page_text(run.streamed_text)}",
+             expected=f"the 1st token {PAGE_TOKENS[0]!r} on the page at once: the answer streams in",
+             note="show each event's data as it arrives (EventSource's onmessage), not once the answer is whole")
+    if answer not in run.text:
+        fail(sent=sent, got=f"the page showed {page_text(run.text)}", expected=f"the whole answer {answer}", note=facts)
+    if not re.search(r"\bpage\s*2\b|\bp\.\s*2\b", run.text, re.I) and SENTENCE not in run.text:
+        fail(sent=sent, got=f"the page showed {page_text(run.text)}",
+             expected=f"the sources listed under the answer: page 2 (as `page 2`), or its text {SENTENCE!r}",
+             note="listen for the stream's `sources` event (addEventListener) and list each chunk's page")
+    if DONE in run.text:
+        fail(sent=sent, got=f"the page showed {page_text(run.text)}", expected=f"the answer without the {DONE} marker",
+             note="[DONE] says the answer is complete: close the EventSource there, show only the tokens")
+
+
+def page_text(text: str) -> str:
+    return repr(trim(text.strip(), 300)) if text.strip() else "no text at all"
+
+
+def page_facts(run: PageRun, docchat) -> str:
+    facts = [f"the page reported: {trim(p, 200)}" for p in run.problems[:3]]
+    facts += [f"your app {explain(e, docchat.learner.path)}" for e in run.app_errors[:2]]
+    return "; ".join(facts)

@@ -9,9 +9,10 @@ Every request has a time limit enforced from outside the app (grader.deadline).
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,12 @@ from typing import Any
 import pytest
 
 from grader import sse
+from grader.asgi import Together
+from grader.bodies import FilePart, Multipart
 from grader.deadline import within
 from grader.engine.learner import Learner
 from grader.expect import describe, fail, json_body, size
+from grader.fakes import streaming
 
 MAX_BYTES = 1024 * 1024  # the limit the grader gives the app
 REQUEST_LIMIT = 3.0  # seconds a request may take
@@ -34,40 +38,61 @@ UPLOADED = '{"job_id": "<id>", "document_id": "<id>", "status": "queued"}'
 TOKENS = ["Mitochondria", " make", " energy:\nthey are", " the powerhouse", " of the cell."]
 SENTENCE = "The mitochondria is the powerhouse of the cell"
 QUESTION = "What is the powerhouse of the cell?"
+# For the browser: no spaces or line breaks (any way of showing text shows exactly these), and a
+# first token no page shows before the answer starts.
+PAGE_TOKENS = ["Grader", "says:", "powerhouse", "-", "of", "-", "cells."]
 STUCK_STARTING = ("the lifespan must reach its `yield` for the app to start: start the queue's "
                   "consumer (it runs in threads of its own) instead of running it")
 STUCK_STOPPING = "after its `yield`, the lifespan should stop the consumer (and not wait for new jobs)"
 
 
-class FakeLLM:
-    """Stands in for `llm`: records each (question, context) and streams TOKENS."""
+class FakeLLM(streaming.FakeLLM):
+    """Stands in for `llm`: records each (question, context) and streams its tokens (TOKENS).
 
-    __remote__ = ("stream",)
+    Held like the streaming drill's (`hold`, `release_all`): with a `Gate` from any thread.
+    """
 
     def __init__(self) -> None:
+        super().__init__(TOKENS)
         self.calls: list[tuple[object, object]] = []
 
     def stream(self, q: object, context: object) -> AsyncIterator[str]:
         self.calls.append((q, context))
-        return self._produce()
+        return super().stream(q)
 
-    async def _produce(self) -> AsyncIterator[str]:
-        for token in TOKENS:
-            yield token
+
+class Gate:
+    """A `Watch` for a stream read on an event loop the check does not run (uvicorn's): the
+    held stream looks every 10 ms whether the check, on its own thread, let it go on."""
+
+    def __init__(self) -> None:
+        self._version = 0
+
+    def notify(self) -> None:
+        self._version += 1
+
+    async def changed(self) -> None:
+        seen = self._version
+        while self._version == seen:
+            await asyncio.sleep(0.01)
 
 
 def pdf(pages: list[str]) -> bytes:
-    """A small, valid PDF: one line of Helvetica text per page (an empty string: a blank page)."""
+    """A small, valid PDF: one line of Helvetica text per page (an empty string: a blank page).
+    Pages with the same text are one page object listed again, so a long PDF can be a small
+    file (pypdf reads each listing as a page of its own)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", "",
                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    kids = []
+    kids, made = [], {}  # text -> the reference to its page object
     for text in pages:
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET" if text else ""
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {len(objects)} 0 R >>")
-        kids.append(f"{len(objects)} 0 R")
+        if text not in made:
+            escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET" if text else ""
+            objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+            objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                           f"/Resources << /Font << /F1 3 0 R >> >> /Contents {len(objects)} 0 R >>")
+            made[text] = f"{len(objects)} 0 R"
+        kids.append(made[text])
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for n, body in enumerate(objects, 1):
@@ -86,9 +111,10 @@ def handbook(tag: str = "") -> bytes:
                 "Holidays are booked through the office."])
 
 
-def long_report(tag: str, pages: int = 800) -> bytes:
-    """A PDF long enough that ingesting it takes a while (about a third of a second)."""
-    return pdf([f"Report {tag}, page {n}: budgets, plans and the weather in spring." for n in range(1, pages + 1)])
+def long_report(tag: str, pages: int) -> bytes:
+    """A PDF whose ingest takes a while (pypdf: about 0.3 ms a page) but whose upload does not
+    (6 bytes a page: every page is the same one)."""
+    return pdf([f"Report {tag}: budgets, plans and the weather in spring."] * pages)
 
 
 def corrupt() -> bytes:
@@ -116,8 +142,26 @@ class Client:
 
     def uploaded(self, data: bytes, filename: str = "handbook.pdf") -> str:
         """The job id of an accepted upload; a failure unless it was 202 with one."""
-        sent = sent_upload(data, filename)
-        response = self.upload(data, filename)
+        return self.job_id_of(self.upload(data, filename), sent_upload(data, filename))
+
+    def uploaded_together(self, files: list[tuple[bytes, str]]) -> list[str]:
+        """The job ids of uploads sent at once, each body's last piece held until every one
+        has arrived (grader.asgi.Together): their handlers run, and queue their jobs, together."""
+        together = Together(len(files))
+
+        def one(file: tuple[bytes, str]) -> str:
+            data, filename = file
+            body = Multipart((FilePart("file", filename, "application/pdf", len(data), head=data),))
+            sent = sent_upload(data, filename)
+            headers = {"content-type": body.content_type, "content-length": str(len(body))}
+            response = within(REQUEST_LIMIT, lambda: self.client.drive(
+                "POST", "/documents", body=body.pieces(), headers=headers, together=together), sent=sent)
+            return self.job_id_of(response, sent)
+
+        with ThreadPoolExecutor(len(files)) as pool:
+            return list(pool.map(one, files))
+
+    def job_id_of(self, response: Any, sent: str) -> str:
         body = json_body(response, sent=sent)
         job_id = body.get("job_id") if isinstance(body, dict) else None
         # Only the id: whether the status is 202 is docchat.accepts_pdf_202's question.
@@ -135,23 +179,44 @@ class Client:
             fail(sent=sent, got=describe(response), expected='200 with the job: {"job_id", "status", "error"}')
         return body
 
-    def settle(self, job_ids: Iterable[str], seconds: float = SETTLE_LIMIT,
-               quiet: float | None = None) -> dict[str, dict]:
-        """Each job as last seen: once all are done or failed, or after `seconds`, or (with
-        `quiet`) once no job has changed for that long: jobs nothing is working on."""
+    def settle(self, job_ids: Iterable[str], seconds: float = SETTLE_LIMIT) -> dict[str, dict]:
+        """Each job as last seen: once all are done or failed, or after `seconds`."""
         pending, latest = list(job_ids), {}
         end = time.monotonic() + seconds
-        seen, since = None, time.monotonic()
         while True:
             for job_id in pending:
                 latest[job_id] = self.job(job_id)
             pending = [j for j in pending if latest[j].get("status") not in FINAL]
-            now = time.monotonic()
-            if (state := [latest[j] for j in pending]) != seen:
-                seen, since = state, now
-            if not pending or now > end or (quiet is not None and now - since >= quiet):
+            if not pending or time.monotonic() > end:
                 return latest
-            time.sleep(0.05)
+            time.sleep(0.02)
+
+    def settle_behind(self, job_ids: list[str], probe: bytes) -> tuple[dict[str, dict], list[str]]:
+        """Each job as last seen, and those a queue has lost: still queued after two uploads
+        made later (probes), one after the other, were each taken off the queue and done.
+
+        No waiting for a quiet spell: a first-in-first-out queue takes a job before any job
+        queued after it, so a job a later one overtook is one nothing is going to run. Two
+        rounds, because a worker that has just taken a job has not marked it yet.
+        """
+        end = time.monotonic() + SETTLE_LIMIT
+        latest, overtaken = {j: self.job(j) for j in job_ids}, 0
+        while (pending := [j for j in job_ids if latest[j].get("status") not in FINAL]) and time.monotonic() < end:
+            queued = {j for j in pending if latest[j].get("status") == "queued"}
+            if not queued:  # all of them running: they end, or the time is up
+                latest.update(self.settle(pending, end - time.monotonic()))
+                break
+            probe_id = self.uploaded(probe, "probe.pdf")
+            if self.settle([probe_id], end - time.monotonic())[probe_id].get("status") != "done":
+                fail(sent=f"{sent_upload(probe, 'probe.pdf')} after the restart, then GET /jobs/{probe_id}",
+                     got="it was not done", expected=f"done within {SETTLE_LIMIT:g} s",
+                     note="after a restart the consumer must run new jobs too: start it in the lifespan")
+            latest.update({j: self.job(j) for j in pending})
+            still = sorted(j for j in queued if latest[j].get("status") == "queued")
+            overtaken = overtaken + 1 if still else 0
+            if overtaken == 2:
+                return latest, still
+        return latest, []
 
     def ingested(self, data: bytes, filename: str = "handbook.pdf") -> str:
         """Upload a PDF and wait for its job to be done; its document id (the job's)."""
@@ -201,3 +266,82 @@ def docchat(load_learner, serve, workdir: Path) -> Iterator[DocchatDrill]:
     data_dir.mkdir()
     seams = {"DATA_DIR": data_dir, "MAX_BYTES": MAX_BYTES, "llm": llm}
     yield DocchatDrill(load_learner(seams), llm, data_dir.resolve(), serve, seams)
+
+
+# -- the page, in a real browser ---------------------------------------------------------------
+
+PAGE_S = 8.0  # Chromium's start, the upload, the ingest and the whole answer: inside the check's limit
+INGEST_S = 3.0  # from the upload until the page shows the job done
+
+
+@dataclass
+class PageRun:
+    """What a user saw doing DocChat's page in a real browser, step by step."""
+
+    page_status: int | None = None  # what GET / answered
+    uploaded_how: str = ""  # how the file was chosen and sent ('': no file field)
+    uploads: list[int] = field(default_factory=list)  # what each request to /documents answered
+    done_text: str = ""  # the page's text once it showed the job done, or when the wait ended
+    asked_how: str = ""  # how the question was asked ('': no field to ask in)
+    held: bool = False  # the LLM was asked, and held at its 2nd token
+    streamed_text: str = ""  # the page's text while the LLM held its 2nd token
+    text: str = ""  # the page's text at the end
+    problems: list[str] = field(default_factory=list)  # script errors, failed loads
+    app_errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def job_shown_done(self) -> bool:
+        return "done" in self.done_text
+
+
+def use_page(learner: Learner, llm: FakeLLM, document: Path, executable: str, profile: Path) -> PageRun:
+    """Serve the app with uvicorn and, in Chromium, do what a user does: open /, upload
+    `document` through the page's form, wait for the job to show done, ask QUESTION, watch
+    the answer stream in (the LLM holds its 2nd token until the page shows the 1st), and
+    its sources appear. Each step runs only once the one before it worked."""
+    from grader.browser import open_browser
+    from grader.live_server import serving  # uvicorn: imported only by the check that needs it
+
+    deadline = time.monotonic() + PAGE_S
+    llm.tokens = list(PAGE_TOKENS)
+    llm.hold(Gate(), released=1)
+    run = PageRun()
+    with serving(learner.app) as live, open_browser(executable, profile, deadline=deadline) as browser:
+        try:
+            session = browser.open(f"{live.url}/")
+            browser.wait_event("Page.loadEventFired", streaming.PATIENCE)
+            run.page_status = next((s for _, s, kind in browser.responses() if kind == "Document"), None)
+            if run.page_status == 200:
+                _use(browser, session, run, llm, document, live)
+        finally:
+            llm.release_all()
+            run.problems, run.app_errors = browser.page_problems(), list(live.errors)
+            run.uploads = [s for url, s, _ in browser.responses() if url.split("?")[0].endswith("/documents")]
+    return run
+
+
+def _use(browser: Any, session: str, run: PageRun, llm: FakeLLM, document: Path, live: Any) -> None:
+    run.uploaded_how = browser.upload(session, document)
+    if not run.uploaded_how:
+        return
+    run.done_text = browser.wait_for_text(session, "done", INGEST_S)
+    if not run.job_shown_done:
+        return
+    run.asked_how = browser.ask(session, QUESTION)
+    if not run.asked_how:
+        return
+    end = time.monotonic() + streaming.PATIENCE
+    while not (llm.questions and llm.waiting_for == 2) and time.monotonic() < end:
+        time.sleep(0.01)
+    run.held = bool(llm.questions) and llm.waiting_for == 2
+    if run.held:
+        run.streamed_text = browser.wait_for_text(session, llm.tokens[0], streaming.PATIENCE)
+    llm.release_all()
+    answer = "".join(llm.tokens)
+    run.text = browser.wait_for_text(session, answer, streaming.STREAM_LIMIT)
+    # what else the stream makes the page show (the sources, [DONE]?) comes before its end
+    if browser.wait_loaded(streaming.PATIENCE):
+        run.text = browser.text(session)
+    else:
+        run.text = browser.wait_for_text(session, None, streaming.PATIENCE,
+                                         settled=lambda: not live.open_requests, still_s=streaming.AFTER_ANSWER_S)

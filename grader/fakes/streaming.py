@@ -25,9 +25,10 @@ import pytest
 
 from grader import sse
 from grader.asgi import Disconnect, Exchange, drive
-from grader.browser import open_browser
+from grader.browser import BrowserError, find_chromium, open_browser
 from grader.engine.learner import Learner
 from grader.engine.session import session_of
+from grader.expect import fail
 
 QUESTION = "What is DocChat?"
 DONE = "[DONE]"
@@ -263,6 +264,46 @@ async def leave_mid_answer(client: Any, llm: FakeLLM, query: str) -> tuple[Recei
         llm.release_all()  # a stream still being read now runs on: that is what we look for
         await watch.until(lambda: llm.ended or llm.pulled > before.pulled, PATIENCE)
         return got, Departure(before, True, returned, llm.ended, llm.pulled - before.pulled)
+
+
+def expect_closed(left: Departure, sent: str, *, first: str) -> None:
+    """The verdict on `leave_mid_answer`: no token pulled after the client left, the stream closed.
+
+    `first` names the check that must pass before this one can say anything.
+    """
+    if not left.ready:
+        fail(sent=sent.split(";")[0], got=f"{received(left.before.body)}; "
+                                          f"the LLM held at token {left.before.waiting_for or 'none'}",
+             expected="the first event, then the app waiting for the LLM's 2nd token",
+             note=f"this check needs {first} to pass first.")
+    if left.pulled_after:
+        fail(sent=sent, got=f"the app pulled {left.pulled_after} more token(s) from the LLM after "
+                            "the client left" + ("" if left.app_returned else
+                                                 ", and the request had not ended"),
+             expected="no token pulled after the client left: the LLM stream closed with the request",
+             note="something still reads the LLM stream (a task started for it?) after the "
+                  "response is gone.")
+    if not left.ended:
+        fail(sent=sent, got="the LLM stream was never closed: its `finally` block had not run "
+                            f"{PATIENCE:g} s after the client left",
+             expected="the LLM stream closed as soon as the client leaves")
+
+
+def in_chromium(scenario: Callable[[str], Any]) -> Any:
+    """`scenario(executable)` in the installed Chromium. Skipped, with the reason, when there is
+    none or it cannot be driven; a failure when the learner's app does not start."""
+    from grader.live_server import ServerError  # uvicorn: imported only by the checks that need it
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no Chromium installed (looked for `chromium` and `chromium-browser` on PATH); "
+                    "on Debian or Ubuntu, `apt-get install chromium` lets this check run")
+    try:
+        return scenario(executable)
+    except ServerError as exc:
+        fail(sent="the app served with uvicorn", got=str(exc), expected="the app to start")
+    except BrowserError as exc:
+        pytest.skip(f"Chromium ({executable}) is installed but could not be driven: {exc}")
 
 
 @dataclass

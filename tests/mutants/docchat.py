@@ -1,5 +1,6 @@
 """Buggy DocChats: the mistakes learners make, each caught by the check that names it."""
 
+from grader.browser import find_chromium
 from tests.mutants import SOLUTIONS, Mutant
 
 TYPE_CHECK = '    if file.content_type != "application/pdf" or not first.startswith(b"%PDF-"):\n'
@@ -11,6 +12,9 @@ DELETE_ROWS = SOLUTION[SOLUTION.index("    document_or_404(document_id)\n    wit
                        SOLUTION.index("    pdf_path(document_id).unlink(missing_ok=True)")]
 SOURCES = '    yield ServerSentEvent(data=sources, event="sources")\n'
 LAST = '    yield ServerSentEvent(raw_data=DONE)\n'
+# Without Chromium the browser check is skipped (with its reason), never failed.
+BROWSER = "failed" if find_chromium() else "skipped"
+LISTS_SOURCES = SOLUTION[SOLUTION.index('    es.addEventListener("sources"'):SOLUTION.index('    es.onerror')]
 
 MUTANTS = [
     Mutant("answers_200", "docchat.accepts_pdf_202", (
@@ -41,6 +45,18 @@ MUTANTS = [
     Mutant("done_before_sources", "docchat.chat_streams_answer", ((SOURCES + LAST, LAST + SOURCES),)),
     Mutant("llm_without_context", "docchat.chat_streams_answer", (
         ('llm.stream(q, [hit["text"] for hit in hits])', "llm.stream(q, [])"),)),
+    # A task reads the LLM into a queue: it outlives the request and keeps pulling tokens.
+    Mutant("llm_read_by_a_task", "docchat.stops_on_disconnect", (
+        ('    async with aclosing(llm.stream(q, [hit["text"] for hit in hits])) as tokens:\n'
+         "        async for token in tokens:\n",
+         "    queue = asyncio.Queue()\n\n"
+         "    async def pump() -> None:  # outlives the request\n"
+         '        async for token in llm.stream(q, [hit["text"] for hit in hits]):\n'
+         "            await queue.put(token)\n"
+         "        await queue.put(None)\n\n"
+         "    asyncio.get_running_loop().create_task(pump())\n"
+         "    if True:\n"
+         "        while (token := await queue.get()) is not None:\n"),)),
     # Only a queued document is refused: a failed one streams an answer from nothing.
     Mutant("only_queued_is_409", "docchat.chat_409_before_ingest", (
         ('    if document["status"] != "done":\n        raise StarletteHTTPException(409',
@@ -58,7 +74,29 @@ MUTANTS = [
     Mutant("id_from_filename", "docchat.concurrent_uploads", (
         ("    document_id = str(uuid4())\n", '    document_id = Path(file.filename or "upload.pdf").stem\n'),
         ("INSERT INTO documents", "INSERT OR REPLACE INTO documents"))),
+    # The upload indexes the PDF at once (so that chat works sooner) and the queued job indexes
+    # it again, without clearing the document's chunks first: every chunk is in the index twice.
+    Mutant("indexed_on_upload_too", "docchat.concurrent_uploads", (
+        ('        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))\n'
+         "        db.executemany(", "        db.executemany("),
+        ("    ingest_job(document_id)  # enqueues",
+         "    try:\n"
+         "        rows = [(chunk, document_id, number, n) for number, text in enumerate(pages_of(dest), 1)\n"
+         "                for n, chunk in enumerate(chunks_of(text)) if chunk]\n"
+         "    except Unreadable:\n"
+         "        rows = []\n"
+         "    with connect() as db:\n"
+         '        db.executemany("INSERT INTO chunks (text, document_id, page, chunk) VALUES (?, ?, ?, ?)", rows)\n'
+         "    ingest_job(document_id)  # enqueues"))),
     Mutant("queue_in_memory", "docchat.survives_restart", (
         ('SqliteHuey("docchat", filename=str(DATA_DIR / "queue.sqlite3"))', 'MemoryHuey("docchat")'),
-        ("from huey import RedisHuey, SqliteHuey\n", "from huey import MemoryHuey, RedisHuey, SqliteHuey\n"))),
+        ("from huey import Huey, RedisHuey, SqliteHuey\n", "from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey\n"))),
+    # The page never listens for the `sources` event: the answer comes, its sources never show.
+    Mutant("page_without_sources", "docchat.page_in_browser", ((LISTS_SOURCES, ""),), status=BROWSER),
+    # The page keeps the tokens until [DONE], then shows the answer at once: nothing streams.
+    Mutant("page_shows_whole_answer", "docchat.page_in_browser", (
+        ('      if (e.data === "[DONE]") { es.close(); return; }  // else EventSource reconnects\n'
+         '      $("answer").textContent += e.data;\n',
+         '      if (e.data === "[DONE]") { es.close(); $("answer").textContent = es.answer; return; }\n'
+         '      es.answer = (es.answer || "") + e.data;\n'),), status=BROWSER),
 ]
