@@ -131,7 +131,9 @@ def _exit_status(code: int | None) -> str:
 
 def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limits, scratch: Path,
               extra_checks: list[Path], deadline: float, launcher: Launcher, isolation: str,
-              lane_env: dict[str, str] | None = None) -> Attempt:
+              lane_env: dict[str, str] | None = None, writable: Path | None = None) -> Attempt:
+    """One grading process, from its start to its end. `writable`: all the learner's code may
+    write to (a lane's folder: its HOME and TMPDIR too), measured against the disk limits."""
     attempt = Attempt()
     token = sandbox.new_token()
     read_fd, write_fd = os.pipe()
@@ -170,7 +172,7 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
                 break
             if now >= next_measure:
                 next_measure = now + DISK_EVERY_S
-                attempt.overfull = _overfull(work, limits)
+                attempt.overfull = _overfull(writable or work, limits)
                 if attempt.overfull:
                     break
             if not attempt.ready and not attempt.fatal and now - started > limits.import_s:
@@ -244,8 +246,8 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
 DISK_EVERY_S = 0.25  # how often the scratch folder is measured while the learner's code runs
 
 
-def _overfull(work: Path, limits: Limits) -> str | None:
-    stored, entries = usage(work, limits.files)
+def _overfull(folder: Path, limits: Limits) -> str | None:
+    stored, entries = usage(folder, limits.files)
     if stored > limits.disk_mb << 20:
         return f"wrote more than {limits.disk_mb} MiB into its folder (the limit is --disk-mb {limits.disk_mb})"
     if entries > limits.files:
@@ -330,7 +332,7 @@ def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], s
             if lane is not None and plan is not None:  # another attempt: nothing of the last one runs on
                 lane_env = _lend(lane, launcher, again=True)
             attempt = _run_once(private, target.name, drill, todo, limits, scratch, extra_checks,
-                                deadline, launcher, isolation, lane_env)
+                                deadline, launcher, isolation, lane_env, lane.folder if lane else None)
             report.isolation = attempt.isolation or report.isolation or (
                 isolation if isolation in BACKENDS else None)
             if attempt.broken:
