@@ -117,3 +117,50 @@ def test_the_grader_breaking_exits_3(tmp_path, monkeypatch):
     broken = report.Report("upload", "x.py", [], grader_broke=True)
     monkeypatch.setattr("grader.api.grade_report", lambda *a, **k: broken)
     assert cli.main([str(SOLUTIONS / "upload.py")]) == 3
+
+
+def test_stopped_with_sigterm_it_ends_its_sandbox_and_removes_its_folders(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "solutions/background.py"], cwd=ROOT,
+                            env={**os.environ, "DOCCHAT_SCRATCH": str(tmp_path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("docchat-lane-*/docchat-grade-*/work/*/work")):  # a check has begun
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _runs_in(p, tmp_path)]
+
+
+def _runs_in(proc: Path, folder: Path) -> bool:
+    try:
+        return str(folder) in (proc / "cmdline").read_bytes().decode(errors="replace") or \
+            os.readlink(proc / "cwd").startswith(str(folder))
+    except OSError:
+        return False
+
+
+def test_the_folders_of_a_killed_grader_are_swept_by_the_next_one(tmp_path, monkeypatch):
+    from grader.engine import isolation
+
+    monkeypatch.setenv("DOCCHAT_SCRATCH", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    hour = 3600
+    stale = tmp_path / f"docchat-lane-{dead.pid}-abc"
+    young = tmp_path / f"docchat-grade-{dead.pid}-def"
+    running = tmp_path / f"docchat-grade-{os.getppid()}-ghi"
+    other = tmp_path / "docchat-notes"
+    for folder in (stale, young, running, other):
+        (folder / "work").mkdir(parents=True)
+    for folder in (stale, running, other):
+        os.utime(folder, (os.path.getmtime(folder) - hour,) * 2)
+    made = isolation.new_scratch("docchat-grade-")
+    assert made.name.startswith(f"docchat-grade-{os.getpid()}-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([young.name, running.name, other.name, made.name])

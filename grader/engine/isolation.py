@@ -148,10 +148,43 @@ def scratch_parent() -> str | None:
 
 
 def new_scratch(prefix: str, inside: Path | None = None) -> Path:
-    """A fresh, private scratch folder (in `inside`, else in `scratch_parent()`)."""
+    """A fresh, private scratch folder (in `inside`, else in `scratch_parent()`, named after this
+    process, where the folders of graders that were killed are swept away first)."""
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=inside or scratch_parent()))
+    if inside is not None:
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=inside))
+    parent = scratch_parent() or tempfile.gettempdir()
+    _sweep(Path(parent))
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+
+
+STALE_S = 60.0
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the scratch folders of grader processes that no longer run (killed: nothing of
+    theirs could clean up), once they are a minute old."""
+    import re
+    import time
+
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        found = re.fullmatch(r"docchat-(?:lane|grade)-(\d+)-\w+", entry.name)
+        if not found or int(found[1]) == os.getpid():
+            continue
+        try:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_S or not entry.is_dir(
+                    follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                continue
+            os.kill(int(found[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def usage(folder: Path, most_entries: int) -> tuple[int, int]:
