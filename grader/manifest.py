@@ -36,6 +36,7 @@ class Drill:
     lesson: str
     checks: tuple[Check, ...]
     seams: tuple[str, ...] = ()  # the module-level names the grader replaces (docs/contract.md)
+    preload: tuple[str, ...] = ()  # modules the sandbox's template imports before it forks
 
     @property
     def checks_module(self) -> str:
@@ -89,7 +90,8 @@ def parse(data: dict) -> Manifest:
                 raise ValueError(f"{c['id']} does not belong to drill {raw['name']}")
             checks.append(Check(c["id"], c["level"], c["title"], tuple(c["hints"]), c["lesson"],
                                 tuple(c.get("needs", ()))))
-        drills.append(Drill(raw["name"], raw["title"], raw["lesson"], tuple(checks), tuple(raw.get("seams", ()))))
+        drills.append(Drill(raw["name"], raw["title"], raw["lesson"], tuple(checks), tuple(raw.get("seams", ())),
+                            tuple(raw.get("preload", ()))))
     return Manifest(tuple(drills))
 
 

@@ -307,9 +307,10 @@ class Batch:
             return None
         lane = self.lanes.get(id(server))
         if lane is None:
-            lane = self.lanes[id(server)] = isolation.Lane(self.isolation, memory_mb=self.limits.memory_mb,
-                                                           file_mb=self.limits.file_mb,
-                                                           seed=server.env.get("DOCCHAT_SEED", ""))
+            lane = self.lanes[id(server)] = isolation.Lane(
+                self.isolation, memory_mb=self.limits.memory_mb, file_mb=self.limits.file_mb,
+                seed=server.env.get("DOCCHAT_SEED", ""),
+                preload=tuple(m for d in self.drills for m in manifest.load().drill(d).preload))
         return lane
 
     def grade_all(self, todo: list[Job], servers: list[ForkServer],

@@ -496,7 +496,7 @@ def limit(memory_mb: int, file_mb: int, processes: int) -> None:
 
 def template(control: socket.socket, args: argparse.Namespace) -> None:
     """Fork an app host for each socket that arrives; kill what each one leaves behind."""
-    for name in WARM:
+    for name in (*WARM, *filter(None, args.preload.split(","))):
         try:
             __import__(name)
         except Exception:  # noqa: BLE001 - not installed: imported (or not) by the learner instead
@@ -621,6 +621,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--memory-mb", type=int, default=1024)
     parser.add_argument("--file-mb", type=int, default=512)
     parser.add_argument("--seed", default="")
+    parser.add_argument("--preload", default="", help="more modules to import before forking (the drills')")
     args = parser.parse_args(argv)
     template(socket.socket(fileno=args.control), args)
 

@@ -104,6 +104,12 @@ class Preflight:
         return not self._outcome[0]
 
 
+def _preload(drill: str) -> tuple[str, ...]:
+    from grader import manifest
+
+    return manifest.load().drill(drill).preload if drill in manifest.load().names else ()
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     from grader.engine import isolation  # light: the template starts before the heavy imports
@@ -119,7 +125,7 @@ def main(argv: list[str]) -> int:
     # The runner names the backend it chose (and probed); "auto" only from tools that do not.
     backend = args.isolation if args.isolation in isolation.BACKENDS else isolation.choose(args.isolation)
     template = isolation.Template.lent() or isolation.Template(
-        backend, scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed)
+        backend, scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed, preload=_preload(args.drill))
     repeatable = []
     if seed:  # batch runs: see grader/engine/determinism.py
         from grader.engine import determinism

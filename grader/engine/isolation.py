@@ -220,7 +220,8 @@ class Template:
     process: subprocess.Popen | None = None
     pid: int | None = None  # the sandbox's outer pid, for translating the app hosts' pids
 
-    def __init__(self, backend: str, scratch: Path, *, memory_mb: int, file_mb: int, seed: str = "") -> None:
+    def __init__(self, backend: str, scratch: Path, *, memory_mb: int, file_mb: int, seed: str = "",
+                 preload: tuple[str, ...] = ()) -> None:
         self.backend, self.scratch = backend, scratch
         (scratch / "tmp").mkdir(parents=True, exist_ok=True)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -228,6 +229,8 @@ class Template:
                    "--backend", backend, "--memory-mb", str(memory_mb), "--file-mb", str(file_mb)]
         if seed:
             command += ["--seed", seed]
+        if preload:
+            command += ["--preload", ",".join(preload)]
         if backend == "bubblewrap":
             command = [*_bwrap_args(scratch), "--", *command]
         self.process = subprocess.Popen(
@@ -330,9 +333,10 @@ class Lane:
     sandbox's /tmp; a template that does not answer, or died, is replaced before the next one.
     """
 
-    def __init__(self, backend: str, *, memory_mb: int, file_mb: int, seed: str = "", warm: bool = True) -> None:
+    def __init__(self, backend: str, *, memory_mb: int, file_mb: int, seed: str = "", warm: bool = True,
+                 preload: tuple[str, ...] = ()) -> None:
         self.backend, self.memory_mb, self.file_mb, self.seed = backend, memory_mb, file_mb, seed
-        self.warm = warm
+        self.warm, self.preload = warm, preload
         self.folder = new_scratch("docchat-lane-")
         self.template: Template | None = None
 
@@ -343,7 +347,7 @@ class Lane:
             if self.template is not None:
                 self.template.close()
             self.template = Template(self.backend, self.folder, memory_mb=self.memory_mb,
-                                     file_mb=self.file_mb, seed=self.seed)
+                                     file_mb=self.file_mb, seed=self.seed, preload=self.preload)
             if warm and not self.template.reset(seconds=WARM_S):
                 raise SandboxUnavailable(f"the {self.backend} sandbox did not start")
         return self.template

@@ -291,7 +291,8 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     sandbox.become_subreaper()
     own = None
     if lane is None and isolation in BACKENDS:
-        own = lane = Lane(isolation, memory_mb=limits.memory_mb, file_mb=limits.file_mb, warm=False)
+        own = lane = Lane(isolation, memory_mb=limits.memory_mb, file_mb=limits.file_mb, warm=False,
+                          preload=manifest.load().drill(drill).preload if drill in manifest.load().names else ())
     try:
         return _grade(target, drill, limits, list(extra_checks), shown_as, launcher, plan, isolation,
                       source, lane)
