@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import Any
+
+_WRITING = threading.Lock()  # one record at a time, whichever thread (and Channel on the pipe) sends it
 
 
 class Channel:
@@ -18,8 +21,10 @@ class Channel:
         self._file = os.fdopen(fd, "w", buffering=1, encoding="utf-8", closefd=True)
 
     def send(self, event: str, **fields: Any) -> None:
-        self._file.write(json.dumps({"event": event, **fields}) + "\n")
-        self._file.flush()
+        line = json.dumps({"event": event, **fields}) + "\n"
+        with _WRITING:  # a record longer than the pipe's atomic write must not interleave with another
+            self._file.write(line)
+            self._file.flush()
 
 
 class Lines:
