@@ -10,6 +10,7 @@ import argparse
 import importlib
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from grader.report import EXIT_GRADER_BROKE, EXIT_USAGE
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Stopped by CI or `timeout` (SIGTERM) as by Ctrl-C: the sandbox and scratch folders are
     # ended and removed on the way out.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if threading.current_thread() is threading.main_thread():  # (a script may call main() from a thread)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return _main(argv)
     except KeyboardInterrupt:

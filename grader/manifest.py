@@ -68,6 +68,10 @@ class Manifest:
     def names(self) -> list[str]:
         return [drill.name for drill in self.drills]
 
+    def preload(self, *drills: str) -> tuple[str, ...]:
+        """The modules a sandbox that grades these drills imports before it forks (unknown names: none)."""
+        return tuple(dict.fromkeys(m for d in self.drills if d.name in drills for m in d.preload))
+
     def looks_like(self, drill: str, defined: set[str]) -> str | None:
         """Another drill whose seams a module defines, when it lacks `drill`'s own (a mix-up of files)."""
         own = set(self.drill(drill).seams)

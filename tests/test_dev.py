@@ -131,3 +131,14 @@ def test_the_command_exits_1_and_says_what_is_wrong(tree: Path, capsys) -> None:
     assert main(["dev", "check", "--root", str(tree)]) == 1
     out = capsys.readouterr().out
     assert "✗ fakes\n    grader/fakes/lifespan.py: missing" in out and "1 problem(s)" in out
+
+
+def test_every_preloaded_module_is_installed():
+    """A `preload` name that does not import is skipped by the sandbox without a word: say so here."""
+    import importlib.util
+
+    from grader import manifest
+
+    names = manifest.load().preload(*manifest.load().names)
+    assert names, "no drill preloads anything: the capstone preloads pypdf and Huey"
+    assert [m for m in names if importlib.util.find_spec(m) is None] == []

@@ -310,7 +310,7 @@ class Batch:
             lane = self.lanes[id(server)] = isolation.Lane(
                 self.isolation, memory_mb=self.limits.memory_mb, file_mb=self.limits.file_mb,
                 seed=server.env.get("DOCCHAT_SEED", ""),
-                preload=tuple(m for d in self.drills for m in manifest.load().drill(d).preload))
+                preload=manifest.load().preload(*self.drills))
         return lane
 
     def grade_all(self, todo: list[Job], servers: list[ForkServer],

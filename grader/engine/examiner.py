@@ -104,12 +104,6 @@ class Preflight:
         return not self._outcome[0]
 
 
-def _preload(drill: str) -> tuple[str, ...]:
-    from grader import manifest
-
-    return manifest.load().drill(drill).preload if drill in manifest.load().names else ()
-
-
 def main(argv: list[str]) -> int:
     args = parse(argv)
     from grader.engine import isolation  # light: the template starts before the heavy imports
@@ -120,12 +114,16 @@ def main(argv: list[str]) -> int:
     name = args.name or target.name
     source = target.read_bytes()
     seed = os.environ.get("DOCCHAT_SEED", "")
-    # A batch lane lends its warm template; else one is started first, to warm up while
-    # pytest and the checks' kit are imported here.
-    # The runner names the backend it chose (and probed); "auto" only from tools that do not.
-    backend = args.isolation if args.isolation in isolation.BACKENDS else isolation.choose(args.isolation)
-    template = isolation.Template.lent() or isolation.Template(
-        backend, scratch, memory_mb=args.memory_mb, file_mb=args.file_mb, seed=seed, preload=_preload(args.drill))
+    # The grade's lane (its own, or a batch lane) lends its template, started before this
+    # process; else one is started first, to warm up while pytest and the kit are imported here.
+    template = isolation.Template.lent()
+    if template is None:
+        from grader import manifest
+
+        # The runner names the backend it chose (and probed); "auto" only from tools that do not.
+        backend = args.isolation if args.isolation in isolation.BACKENDS else isolation.choose(args.isolation)
+        template = isolation.Template(backend, scratch, memory_mb=args.memory_mb, file_mb=args.file_mb,
+                                      seed=seed, preload=manifest.load().preload(args.drill))
     repeatable = []
     if seed:  # batch runs: see grader/engine/determinism.py
         from grader.engine import determinism

@@ -292,7 +292,7 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     own = None
     if lane is None and isolation in BACKENDS:
         own = lane = Lane(isolation, memory_mb=limits.memory_mb, file_mb=limits.file_mb, warm=False,
-                          preload=manifest.load().drill(drill).preload if drill in manifest.load().names else ())
+                          preload=manifest.load().preload(drill))
     try:
         return _grade(target, drill, limits, list(extra_checks), shown_as, launcher, plan, isolation,
                       source, lane)
@@ -308,8 +308,11 @@ def _lend(lane, launcher: Launcher, again: bool = False) -> dict[str, str]:
     """Lend `lane`'s template to the examiners `launcher` starts. Started here, under the same
     lock as an examiner, so that another grade's clean-up never takes it for an orphan."""
     with _LIVE_LOCK:
+        before = lane.template.pid if lane.template is not None else None
         env = lane.renew(launcher) if again else lane.lend(launcher)
         if isinstance(launcher, sandbox.ExecLauncher) and lane.template is not None:
+            if before != lane.template.pid:
+                _LIVE.discard(before)  # replaced: that process is ended
             _LIVE.add(lane.template.pid)
     return env
 
