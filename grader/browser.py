@@ -7,7 +7,7 @@ websocket library to install, and the grader can wait for a real condition in th
 rather than a time budget. Every wait has a deadline.
 
 A single grade starts its own browser (`open_browser`) and kills its whole process group when
-done. A batch keeps a few warm browsers (`BrowserPool`, at most one per core), each kept for
+done. A batch keeps a few warm browsers (`BrowserPool`, one per two cores), each kept for
 many grades (`SharedBrowser`: about 1 s of CPU saved per page). A lane borrows one for a grade
 and lends the grading process its pipe ends (named in DOCCHAT_BROWSER_FDS); before the next
 grade the browser's one tab is blanked, any other closed and cookies cleared, or a new browser
@@ -217,7 +217,7 @@ class SharedBrowser:
 
 
 class BrowserPool:
-    """Shared browsers for any number of batch lanes: a lane borrows one for a grade."""
+    """Shared browsers for any number of batch lanes: a lane takes one for a grade, then puts it back."""
 
     def __init__(self, executable: str, size: int) -> None:
         self._all = [SharedBrowser(executable) for _ in range(max(1, size))]
@@ -225,13 +225,15 @@ class BrowserPool:
         for shared in self._all:
             self._free.put(shared)
 
-    @contextmanager
-    def borrowed(self) -> Iterator[SharedBrowser]:
-        shared = self._free.get()  # when every browser is out, wait for one
+    def try_take(self) -> SharedBrowser | None:
+        """A free browser, or None when every one is out."""
         try:
-            yield shared
-        finally:
-            self._free.put(shared)
+            return self._free.get_nowait()
+        except queue.Empty:
+            return None
+
+    def put(self, shared: SharedBrowser) -> None:
+        self._free.put(shared)
 
     def close(self) -> None:
         for shared in self._all:

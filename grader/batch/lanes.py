@@ -20,8 +20,6 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +33,8 @@ from grader import manifest
 from grader.batch import resume
 from grader.engine import isolation, runner
 from grader.batch.progress import Progress
-from grader.browser import BrowserError, BrowserPool, find_chromium
+from grader.batch.jobqueue import JobQueue
+from grader.browser import BrowserError, BrowserPool, SharedBrowser, find_chromium
 from grader.engine.forkserver import ForkServer, Stopped
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE
 from grader.engine.runner import GraderBroke, Limits
@@ -163,9 +162,10 @@ class Batch:
         self.config = resume.fingerprint(extra_checks, {"check_s": limits.check_s,
                                                          "memory_mb": limits.memory_mb, "disk_mb": limits.disk_mb})
         self.plans: dict[str, list[dict]] = {}
-        # Warm browsers, at most one per core whatever --jobs is (each takes a few hundred MiB).
+        # Warm browsers, one per two cores whatever --jobs is: each takes a few hundred MiB, and
+        # the job queue gives lanes other grades while the browsers are out.
         executable = find_chromium()
-        self.browsers = BrowserPool(executable, min(jobs, default_jobs())) if executable else None
+        self.browsers = BrowserPool(executable, min(jobs, default_jobs() // 2)) if executable else None
         self.argv: list[str] = []
         self.isolation = isolation.choose()
         self.lanes: dict[int, isolation.Lane] = {}
@@ -267,37 +267,31 @@ class Batch:
         return {**document, "error": clean(document["error"]) if document["error"] else None,
                 "checks": [{**c, "message": clean(c["message"])} for c in document["checks"]]}
 
-    @contextmanager
-    def browser_for(self, job: Job) -> Iterator[tuple[int, ...]]:
-        """While `job` is graded: the pipe ends of a warm browser if its drill needs one, else ()."""
-        if self.browsers is None or "chromium" not in manifest.load().drill(job.drill).needs:
-            yield ()
-            return
-        with self.browsers.borrowed() as shared:
-            try:
-                lent = shared.lend()
-            except BrowserError:
-                lent = ()  # the check starts a browser of its own (and says so if that fails too)
-            yield lent
+    def needs_browser(self, job: Job) -> bool:
+        return "chromium" in manifest.load().drill(job.drill).needs
 
-    def grade(self, job: Job, server: ForkServer) -> Outcome:
+    def grade(self, job: Job, server: ForkServer, browser: SharedBrowser | None = None) -> Outcome:
+        """Grade `job` in the lane of `server`, lending it `browser` (a warm one) if given."""
         started = time.monotonic()
         lane = self.lane_of(server)
-        with self.browser_for(job) as lent:
-            server.lend(lent)
-            try:
-                report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
-                                      shown_as=job.target, launcher=server, plan=self.plans[job.drill],
-                                      isolation=self.isolation, source=job.source, lane=lane)
-            except (Stopped, Interrupted):
-                raise
-            except Exception as exc:  # noqa: BLE001 - one grade's failure is that grade's error, never the batch's
-                why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
-                return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
-                               time.monotonic() - started, broke=str(exc))
-            finally:
-                if lane is not None:
-                    lane.after_grade()
+        try:
+            lent = browser.lend() if browser is not None else ()
+        except BrowserError:
+            lent = ()  # the check starts a browser of its own (and says so if that fails too)
+        server.lend(lent)
+        try:
+            report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
+                                  shown_as=job.target, launcher=server, plan=self.plans[job.drill],
+                                  isolation=self.isolation, source=job.source, lane=lane)
+        except (Stopped, Interrupted):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one grade's failure is that grade's error, never the batch's
+            why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
+            return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
+                           time.monotonic() - started, broke=str(exc))
+        finally:
+            if lane is not None:
+                lane.after_grade()
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
         return Outcome(self.normalize(report.document()), time.monotonic() - started, broke)
 
@@ -316,20 +310,18 @@ class Batch:
     def grade_all(self, todo: list[Job], servers: list[ForkServer],
                   finished: Callable[[Job, Outcome], None]) -> None:
         """Grade `todo` in `len(servers)` lanes; `finished` runs here, in this thread, per grade."""
-        waiting: queue.SimpleQueue[Job] = queue.SimpleQueue()
-        for job in todo:
-            waiting.put(job)
+        waiting = JobQueue(todo, self.needs_browser, self.browsers)
         done: queue.SimpleQueue = queue.SimpleQueue()
         stop = threading.Event()
 
         def lane(server: ForkServer) -> None:
             try:
-                while not stop.is_set():
+                while (taken := waiting.take(stop)) is not None:
+                    job, browser = taken
                     try:
-                        job = waiting.get_nowait()
-                    except queue.Empty:
-                        return
-                    done.put((job, self.grade(job, server)))
+                        done.put((job, self.grade(job, server, browser)))
+                    finally:
+                        waiting.give_back(browser)
             except Stopped:
                 return
             except BaseException as exc:  # a bug here: surface it in the main thread
