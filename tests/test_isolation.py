@@ -390,3 +390,30 @@ def test_a_type_name_from_the_app_host_imports_nothing_here():
     assert resolve_class("fastapi.cli.Anything") is None
     assert "fastapi.cli" not in system.modules
     assert resolve_class("os.system") is None
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_spawn_its_examiner_never_finished_does_not_cost_the_lane_its_template(tmp_path, sandbox):
+    """An examiner killed between asking for an app host and reading its pid leaves that answer
+    on the template's socket: the next reset reads past it, and the same template goes on."""
+    template = isolation.Template(sandbox, tmp_path, memory_mb=512, file_mb=64)
+    try:
+        assert template.reset(seconds=isolation.WARM_S)
+        for n in range(2):  # two abandoned spawns in a row
+            work = tmp_path / f"abandoned-{n}"
+            work.mkdir()
+            ours, theirs = socket.socketpair()
+            socket.send_fds(template.control, [str(work).encode()], [theirs.fileno()])
+            theirs.close()
+            ours.close()  # the examiner is gone: nobody reads the pid the template sends back
+        assert template.reset()
+        assert template.alive()
+        work = tmp_path / "next"
+        work.mkdir()
+        host = template.spawn(work)
+        try:
+            assert host.pid > 0 and host.bypassed() == []
+        finally:
+            host.close()
+    finally:
+        template.close()

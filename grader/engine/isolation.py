@@ -268,7 +268,7 @@ class Template:
             with self._spawning:
                 self.control.settimeout(seconds)
                 self.control.sendall(RESET)
-                return self.control.recv(1) == b"r"
+                return self._answered_reset()
         except OSError:
             return False
         finally:
@@ -276,6 +276,17 @@ class Template:
                 self.control.settimeout(None)
             except OSError:
                 pass
+
+    def _answered_reset(self) -> bool:
+        """Read up to the reset's "r". An examiner killed halfway through a spawn leaves that
+        spawn's answer (an app host's pid and a newline) unread before it: skip it."""
+        while True:
+            chunk = self.control.recv(64)
+            head, found, _ = chunk.partition(b"r")
+            if not chunk or head.strip(b"0123456789\n"):
+                return False
+            if found:
+                return True
 
     def spawn(self, cwd: Path, on_gone=None) -> remote.AppHost:
         """A fresh app host working in `cwd` (inside the scratch folder). A template still warming
