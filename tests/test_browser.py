@@ -185,3 +185,27 @@ def test_a_shared_browser_is_lent_clean_to_grade_after_grade(tmp_path, monkeypat
     finally:
         shared.close()
     assert shared._browser is None
+
+
+@needs_chromium
+def test_a_single_grade_starts_its_browser_beside_the_sandbox_and_ends_it(monkeypatch) -> None:
+    """`docchat-grade drills/streaming.py` starts Chromium at once, lends it to the browser check
+    (its start-up is then off the way) and ends it with the grade."""
+    from grader import browser as browsers
+    from grader.api import grade
+    from tests.conftest import ROOT
+
+    lent: list[Path] = []
+    real_lend = SharedBrowser.lend
+
+    def lend(self: SharedBrowser) -> tuple[int, int]:
+        fds = real_lend(self)
+        lent.append(self._browser.profile)
+        return fds
+
+    monkeypatch.setattr(browsers.SharedBrowser, "lend", lend)
+    report = grade(ROOT / "solutions" / "streaming.py")
+    checks = {c["id"]: c["status"] for c in report["checks"]}
+    assert report["status"] == "passed" and checks["streaming.browser_page"] == "passed", report
+    assert len(lent) == 1, "one browser, started by the grade and lent to its browser check"
+    assert not running_with(lent[0]) and not lent[0].exists(), "the browser and its profile end with the grade"

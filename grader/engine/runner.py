@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from grader import manifest
+from grader import browser, manifest
 from grader.engine import sandbox
 from grader.engine.isolation import BACKENDS, Lane, new_scratch, usage
 from grader.engine.channel import Lines
@@ -293,10 +293,13 @@ def grade(target: Path, drill: str, *, limits: Limits = Limits(),
     if lane is None and isolation in BACKENDS:
         own = lane = Lane(isolation, memory_mb=limits.memory_mb, file_mb=limits.file_mb, warm=False,
                           preload=manifest.load().preload(drill))
+    chromium = _early_browser(drill, launcher)
     try:
         return _grade(target, drill, limits, list(extra_checks), shown_as, launcher, plan, isolation,
-                      source, lane)
+                      source, lane, chromium)
     finally:
+        if chromium is not None:
+            chromium.close()
         if own is not None:
             pid = own.template.pid if own.template else None
             own.close()
@@ -317,9 +320,32 @@ def _lend(lane, launcher: Launcher, again: bool = False) -> dict[str, str]:
     return env
 
 
+def _early_browser(drill: str, launcher: Launcher) -> browser.SharedBrowser | None:
+    """For a single grade of a drill whose checks need Chromium: a browser started now, beside
+    the sandbox and the examiner, and lent to the browser check (as a batch lends a warm one),
+    so that its start-up is not on the way. A batch's fork server has its own to lend."""
+    if not isinstance(launcher, sandbox.ExecLauncher) or "chromium" not in manifest.load().drill(drill).needs:
+        return None
+    executable = browser.find_chromium()
+    return browser.SharedBrowser(executable) if executable else None
+
+
+def _lend_browser(chromium: browser.SharedBrowser | None, launcher: Launcher) -> None:
+    """Before each attempt: lend the browser, tidied (or a new one if it died); without one,
+    the browser check starts its own, and says so if that fails too."""
+    if chromium is None:
+        return
+    try:
+        launcher.lend(chromium.lend(), var=browser.LENT_VAR)
+    except browser.BrowserError:
+        launcher.lend((), var=browser.LENT_VAR)
+
+
 def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], shown_as: str | None,
-           launcher: Launcher, plan: list[dict] | None, isolation: str, source: bytes | None, lane) -> Report:
+           launcher: Launcher, plan: list[dict] | None, isolation: str, source: bytes | None, lane,
+           chromium: browser.SharedBrowser | None = None) -> Report:
     lane_env = _lend(lane, launcher) if lane else None
+    _lend_browser(chromium, launcher)
     fallback = plan or planned(drill)
     plan = None
     target = target.resolve()
@@ -335,6 +361,8 @@ def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], s
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
             if lane is not None and plan is not None:  # another attempt: nothing of the last one runs on
                 lane_env = _lend(lane, launcher, again=True)
+            if plan is not None:
+                _lend_browser(chromium, launcher)
             attempt = _run_once(private, target.name, drill, todo, limits, scratch, extra_checks,
                                 deadline, launcher, isolation, lane_env, lane.folder if lane else None)
             report.isolation = attempt.isolation or report.isolation or (
