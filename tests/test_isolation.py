@@ -417,3 +417,12 @@ def test_a_spawn_its_examiner_never_finished_does_not_cost_the_lane_its_template
             host.close()
     finally:
         template.close()
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_check_app_host_writes_only_in_its_own_checks_folder(tmp_path, baseline, sandbox):
+    """Each import writes into every folder beside its check's; none lands (it would be the
+    import's error), so the grade is that of the harmless module."""
+    report = graded(tmp_path, attack("plant_checks", MARKER=uuid.uuid4().hex), sandbox)
+    assert report["error"] is None, report["error"]
+    assert verdicts(report) == verdicts(baseline[sandbox])

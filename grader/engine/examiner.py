@@ -134,7 +134,7 @@ def main(argv: list[str]) -> int:
         # The module's first import runs while pytest is imported, starts and collects; the
         # plugin waits for its verdict before it sends the plan.
         checked = Preflight(channel, template.backend, lambda: preflight(
-            template, source, name, scratch / "import", args.drill))
+            template, source, name, scratch / "import" / "work", args.drill))  # a folder of its own
         import pytest
 
         from grader.engine import plugin, session
