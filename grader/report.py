@@ -83,13 +83,12 @@ class Report:
 NOT_RUN = "not run: "  # how a check that never ran (the grade stopped before it) begins its message
 
 
-def hint_for(check: CheckResult | dict) -> str:
+def hint_for(check: CheckResult) -> str:
     """The hint a report shows for `check`: the one rule for every format. Only a check that
     ran and failed or errored shows one (a pass needs none; a skip or a check never run
     says why instead)."""
-    get = check.get if isinstance(check, dict) else lambda key: getattr(check, key)
-    if get("status") in ("failed", "error") and not (get("message") or "").startswith(NOT_RUN):
-        return get("hint") or ""
+    if check.status in ("failed", "error") and not check.message.startswith(NOT_RUN):
+        return check.hint
     return ""
 
 
