@@ -67,3 +67,14 @@ def test_the_resume_store_ignores_a_saved_grade_it_would_not_have_written(tamper
     tamper(saved["entry"]["report"])
     path.write_text(json.dumps(saved))
     assert store.get("ada", "upload", "k") is None
+
+
+def test_merge_refuses_a_shard_whose_results_hold_no_reports(tmp_path, capsys):
+    from grader.batch import merge
+
+    for part in ("a", "b"):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "run.json").write_text("{}")
+        (tmp_path / part / "results.json").write_text(json.dumps({"ada": {"upload": {"checks": "none"}}}))
+    assert merge.main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "m")]) == 2
+    assert "is not a batch OUT_DIR" in capsys.readouterr().err
