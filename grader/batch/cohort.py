@@ -4,8 +4,8 @@ Everything here is a pure function of the reports (grader.report.Report objects;
 holds them as schema-1 documents, docs/contract.md), so the same submissions always give the
 same bytes. A drill a learner did not hand in has a report of its own with the status
 `missing`, a score of 0 and every check skipped (not run); so does an untouched skeleton, with
-the status `not started`. Points come from the grading policy
-(grader/batch/policy.py); `score`/`total` stay what they always were, checks passed.
+the status `not started`. Points come from the grading policy (grader/batch/policy.py);
+`score`/`total` stay what they always were, checks passed.
 """
 
 from __future__ import annotations
