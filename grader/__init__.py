@@ -12,7 +12,9 @@ A map of the package (docs/isolation.md tells how the processes trust each other
 - the checking kit, for built-in and instructors' hidden checks: `expect`, `fixtures`,
   `asgi`, `bodies`, `sse`, `deadline`, `live_server`, `browser`, `files`; `checks/` the
   drills' checks; `fakes/` the drills' seams.
-- `formats/`: text, JUnit, Gradescope and GitHub reports; `report`: the results document.
+- `formats/`: text, JUnit, Gradescope and GitHub reports; `report`: `Report` and `CheckResult`,
+  what grading gives and everything else passes around, and their JSON document (schema 1),
+  made or read only where a report is written or read (the JSON output, OUT_DIR, the resume store).
 - `batch/`: instructor mode (lanes, intake, policy, writer, cohort, resume, shards, merge).
 - `manifest.toml`: the drills in course order, each check's level, title, hints and lesson.
 - `dev`: `docchat-grade dev check`, whether every drill has all its parts (docs/contributors.md).

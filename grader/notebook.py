@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import skeletons
-from grader.report import hint_for
-from grader.report import from_document
+from grader.report import Report, from_document, hint_for
 from grader.formats.text import render
 
 __all__ = ["GradeView", "QuizResult", "check_answer", "exercises", "peak_mib", "serving", "show_grade",
@@ -43,31 +42,33 @@ class _PlainUnicode(io.StringIO):
 class GradeView:
     """A grade report (or a short note when there is none) that renders in Jupyter."""
 
-    report: dict | None = None
+    report: dict | None = None  # the JSON report, as `grader.api.grade` returns it
     note: str = ""
 
     @property
     def passed(self) -> bool:
-        return bool(self.report) and self.report.get("status") == "passed"
+        return bool(self.report) and self._graded.status == "passed"
+
+    @property
+    def _graded(self) -> Report:
+        return from_document(self.report)
 
     def _headline(self) -> str:
-        r = self.report
-        line = f"{r.get('drill', '?')}: {r.get('status', '?')} (score {r.get('score', 0)}/{r.get('max_score', 0)})"
-        return f"{line}. {r['error']}" if r.get("error") else line
+        r = self._graded
+        line = f"{r.drill}: {r.status} (score {r.score}/{r.max_score})"
+        return f"{line}. {r.error}" if r.error else line
 
     def _checks(self):
         """(status with icon, level, id, title, message, hint) per check; hints only for failures."""
-        for check in self.report.get("checks", []):
-            status = check.get("status", "")
-            hint = hint_for(check)
-            yield (f"{_ICONS.get(status, '')} {status}", check.get("level", ""), check.get("id", ""),
-                   check.get("title", ""), check.get("message") or "", hint or "")
+        for check in self._graded.checks:
+            yield (f"{_ICONS.get(check.status, '')} {check.status}", check.level, check.id,
+                   check.title, check.message, hint_for(check))
 
     def __repr__(self) -> str:
         if self.report is None:
             return self.note
-        report = render(from_document(self.report), _PlainUnicode())
-        return f"{report}\n{_NOT_STARTED}\n" if self.report.get("not_started") else report
+        report = render(self._graded, _PlainUnicode())
+        return f"{report}\n{_NOT_STARTED}\n" if self._graded.not_started else report
 
     def _repr_html_(self) -> str:
         if self.report is None:
@@ -78,7 +79,7 @@ class GradeView:
             f"<td>{_code_spans(title)}</td><td style='text-align:left;white-space:pre-wrap'>{esc(message)}"
             + (f"<br><i>Hint: {_code_spans(hint)}</i>" if hint else "") + "</td></tr>"
             for status, level, check_id, title, message, hint in self._checks())
-        note = f"<p>{_NOT_STARTED}</p>" if self.report.get("not_started") else ""
+        note = f"<p>{_NOT_STARTED}</p>" if self._graded.not_started else ""
         return (f"<p><b>{esc(self._headline())}</b></p>{note}"
                 "<table><thead><tr><th>status</th><th>level</th><th>check id (for <code>docchat-grade hint</code>)"
                 "</th><th>check</th><th>feedback</th></tr></thead>"

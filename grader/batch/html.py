@@ -29,18 +29,18 @@ def _bar(fraction: float) -> str:
 
 
 def _checks(cohort: Cohort, level: str) -> list[str]:
-    rows = [t for t in tally(cohort) if t.meta["level"] == level]
+    rows = [t for t in tally(cohort) if t.level == level]
     if not rows:
         return []
     lines = [f"<h3>{level} checks</h3>", "<table>",
              "<tr><th>check</th><th>pass rate</th><th></th><th>passed</th><th>not graded</th></tr>"]
     for t in rows:
-        mark = " †" if is_hidden(t.meta["id"]) else ""
+        mark = " †" if is_hidden(t.id) else ""
         lines.append(
-            f'<tr class="check" data-check="{escape(t.meta["id"])}" data-level="{level}" '
+            f'<tr class="check" data-check="{escape(t.id)}" data-level="{level}" '
             f'data-passed="{t.passed}" data-graded="{t.graded}">'
-            f'<td><code>{escape(t.meta["id"])}</code>{mark}<br>'
-            f'<span class="muted">{escape(t.meta["title"])}</span></td>'
+            f'<td><code>{escape(t.id)}</code>{mark}<br>'
+            f'<span class="muted">{escape(t.title)}</span></td>'
             f'<td>{_bar(t.rate)}</td><td class="num">{t.rate:.0%}</td>'
             f'<td class="num">{t.passed}/{t.graded}</td><td class="num">{t.errors + t.missing}</td></tr>')
     return [*lines, "</table>"]
@@ -48,9 +48,9 @@ def _checks(cohort: Cohort, level: str) -> list[str]:
 
 def _distribution(cohort: Cohort, drill: str) -> list[str]:
     reports = [cohort.reports[learner][drill] for learner in cohort.learners]
-    handed = [r for r in reports if r["status"] not in UNRUN]
-    most = reports[0]["max_score"] if reports else len(cohort.plans[drill])
-    counts = Counter(r["score"] for r in handed)
+    handed = [r for r in reports if r.status not in UNRUN]
+    most = reports[0].max_score if reports else len(cohort.plans[drill])
+    counts = Counter(r.score for r in handed)
     lines = [f'<h3>{escape(drill)}</h3><p class="muted">{len(handed)} of {len(reports)} learners handed it in; '
              "checks passed:</p>", f'<table class="scores" data-drill="{escape(drill)}">']
     for score in range(most, -1, -1):
@@ -61,13 +61,13 @@ def _distribution(cohort: Cohort, drill: str) -> list[str]:
 
 
 def _ungraded(cohort: Cohort) -> list[str]:
-    rows = [(learner, r) for learner in cohort.learners for r in cohort.of(learner) if r["status"] == "error"]
+    rows = [(learner, r) for learner in cohort.learners for r in cohort.of(learner) if r.status == "error"]
     if not rows:
         return ["<p>Every file handed in could be graded.</p>"]
     lines = ['<table id="ungraded"><tr><th>learner</th><th>drill</th><th>why</th></tr>']
-    lines += [f'<tr class="ungraded" data-learner="{escape(learner)}" data-drill="{escape(r["drill"])}">'
-              f"<td>{escape(learner)}</td><td>{escape(r['drill'])}</td>"
-              f"<td>{escape((r['error'] or 'a check could not run').splitlines()[0])}</td></tr>"
+    lines += [f'<tr class="ungraded" data-learner="{escape(learner)}" data-drill="{escape(r.drill)}">'
+              f"<td>{escape(learner)}</td><td>{escape(r.drill)}</td>"
+              f"<td>{escape((r.error or 'a check could not run').splitlines()[0])}</td></tr>"
               for learner, r in rows]
     return [*lines, "</table>"]
 

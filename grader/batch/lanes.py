@@ -36,7 +36,7 @@ from grader.batch.progress import Progress
 from grader.batch.jobqueue import JobQueue
 from grader.browser import BrowserError, BrowserPool, SharedBrowser, find_chromium
 from grader.engine.forkserver import ForkServer, Stopped
-from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE
+from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE, Report, from_document
 from grader.engine.runner import GraderBroke, Limits
 
 USAGE = ("docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR [--jobs N] [--drills a,b] "
@@ -76,7 +76,7 @@ class Job:
 
 @dataclass
 class Outcome:
-    report: dict
+    report: Report
     seconds: float
     broke: str | None = None  # the grader itself failed: not saved, so a re-run tries again
 
@@ -256,7 +256,7 @@ class Batch:
     # -- grading ----------------------------------------------------------------------------
 
     def normalize(self, document: dict) -> dict:
-        """The report without what differs from run to run: absolute paths, scratch folders, ports."""
+        """The document without what differs from run to run: absolute paths, scratch folders, ports."""
         def clean(text: str) -> str:
             text = text.replace(str(self.submissions) + os.sep, "")
             text = text.replace(str(self.out / intake.INTAKE_DIR) + os.sep, "")
@@ -287,13 +287,14 @@ class Batch:
             raise
         except Exception as exc:  # noqa: BLE001 - one grade's failure is that grade's error, never the batch's
             why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
-            return Outcome(outputs.unrun_document(job.drill, job.target, self.plans[job.drill], "error", why),
+            return Outcome(outputs.unrun_report(job.drill, job.target, self.plans[job.drill], "error", why),
                            time.monotonic() - started, broke=str(exc))
         finally:
             if lane is not None:
                 lane.after_grade()
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
-        return Outcome(self.normalize(report.document()), time.monotonic() - started, broke)
+        # what batch keeps, writes and saves is the normalized document, read back once
+        return Outcome(from_document(self.normalize(report.document())), time.monotonic() - started, broke)
 
     def lane_of(self, server: ForkServer) -> isolation.Lane | None:
         """The sandbox lane of `server` (one per lane, kept warm across its grades)."""
@@ -376,14 +377,13 @@ class Batch:
             def finished(job: Job, outcome: Outcome, reused: bool = False) -> None:
                 reused = reused and job.unrun is None
                 if job.key and not outcome.broke and not reused:
-                    self.store.put(job.learner, job.drill, job.key,
-                                   {"report": outcome.report, "seconds": outcome.seconds})
+                    self.store.put(job.learner, job.drill, job.key, outcome.report, outcome.seconds)
                 if outcome.broke:
                     broke.append(f"{job.target}: {outcome.broke}")
                 cohort.reports[job.learner][job.drill] = outcome.report
                 timings[job.learner][job.drill] = {
                     "seconds": round(outcome.seconds, 3), "reused": reused,
-                    "checks": {c["id"]: c["duration_s"] for c in outcome.report["checks"]}}
+                    "checks": {c.id: c.duration_s for c in outcome.report.checks}}
                 progress.finished(job.learner, outcome.report, reused, skipped=job.unrun is not None)
 
             known = {}  # what needs no grading: a missing file, or one graded before under the same key
@@ -391,10 +391,10 @@ class Batch:
                 if job.unrun is not None:
                     why = (intake.missing_why(job.drill) if job.unrun == outputs.MISSING
                            else intake.NOT_STARTED_WHY.format(job.target))
-                    known[job] = Outcome(outputs.unrun_document(
+                    known[job] = Outcome(outputs.unrun_report(
                         job.drill, job.target, self.plans[job.drill], job.unrun, why), 0.0)
                 elif (saved := self.store.get(job.learner, job.drill, job.key)) is not None:
-                    known[job] = Outcome(saved["report"], saved["seconds"])
+                    known[job] = Outcome(*saved)
             todo = [job for job in jobs if job not in known]
             missing = sum(job.unrun == outputs.MISSING for job in jobs)
             not_started = sum(job.unrun == outputs.NOT_STARTED for job in jobs)

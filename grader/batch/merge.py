@@ -18,7 +18,7 @@ from pathlib import Path
 from grader.batch import cohort as outputs
 from grader.batch import resume, writer
 from grader.batch.policy import Policy
-from grader.report import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE
+from grader.report import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Report, from_document
 
 USAGE = "docchat-grade merge OUT_DIR1 OUT_DIR2 ... --out OUT_DIR"
 # what every shard must share; `config` covers the hidden checks' content (not their paths) and the limits
@@ -37,13 +37,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def load(folder: Path) -> tuple[dict, dict]:
+def load(folder: Path) -> tuple[dict, dict[str, dict[str, Report]]]:
+    """A shard's run.json, and its results.json's reports (learner -> drill -> report)."""
     try:
         run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
         results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        reports = {learner: {drill: from_document(r) for drill, r in drills.items()}
+                   for learner, drills in results.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Refused(f"{folder} is not a batch OUT_DIR ({exc})") from exc
-    return run, results
+    return run, reports
 
 
 def check_shards(runs: list[tuple[Path, dict]]) -> None:
@@ -62,12 +65,6 @@ def check_shards(runs: list[tuple[Path, dict]]) -> None:
         raise Refused(f"the shards are {', '.join(labels)}: merge needs each of 1/N ... N/N exactly once")
 
 
-def with_durations(report: dict, timing: dict | None) -> dict:
-    """A results.json report with its checks' measured durations, as a single run holds it."""
-    durations = (timing or {}).get("checks", {})
-    return {**report, "checks": [{**c, "duration_s": durations.get(c["id"], 0.0)} for c in report["checks"]]}
-
-
 def merge(folders: list[Path], out: Path) -> tuple[outputs.Cohort, dict]:
     runs = [(folder, *load(folder)) for folder in folders]
     check_shards([(folder, run) for folder, run, _ in runs])
@@ -82,7 +79,9 @@ def merge(folders: list[Path], out: Path) -> tuple[outputs.Cohort, dict]:
             if learner in cohort.reports:
                 raise Refused(f"{learner} is in more than one shard ({folder})")
             timings = run["timings"].get(learner, {})
-            cohort.reports[learner] = {d: with_durations(r, timings.get(d)) for d, r in reports.items()}
+            # results.json keeps no durations: the measured ones are in run.json, and a single run holds them
+            cohort.reports[learner] = {d: r.with_durations(timings.get(d, {}).get("checks", {}))
+                                       for d, r in reports.items()}
         merged["shards"].append({"out": str(folder), "shard": run["shard"], "started": run["started"],
                                  "finished": run["finished"], "seconds": run["seconds"]})
         merged["timings"].update(run["timings"])

@@ -26,6 +26,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.report import CheckResult, Report, as_report
+
 KNOBS = {"core": (int, float), "stretch": (int, float), "stretch_is_bonus": bool, "stretch_needs_core": bool}
 
 
@@ -53,29 +55,30 @@ class Policy:
     def knob(self, drill: str, name: str):
         return self.drills.get(drill, {}).get(name, getattr(self, name))
 
-    def weight(self, drill: str, check: dict) -> float:
-        if check["id"] in self.checks:
-            return self.checks[check["id"]]
-        return self.knob(drill, check["level"])
+    def weight(self, drill: str, check: CheckResult) -> float:
+        if check.id in self.checks:
+            return self.checks[check.id]
+        return self.knob(drill, check.level)
 
-    def stretch_counts(self, report: dict) -> bool:
-        return report["status"] == "passed" or not self.knob(report["drill"], "stretch_needs_core")
+    def stretch_counts(self, report: Report) -> bool:
+        return report.status == "passed" or not self.knob(report.drill, "stretch_needs_core")
 
-    def earned(self, report: dict, check: dict) -> float:
+    def earned(self, report: Report, check: CheckResult) -> float:
         """The points `check` brings its report (0 for a stretch check before the core passes)."""
-        if check["status"] != "passed" or (check["level"] == "stretch" and not self.stretch_counts(report)):
+        if check.status != "passed" or (check.level == "stretch" and not self.stretch_counts(report)):
             return 0
-        return self.weight(report["drill"], check)
+        return self.weight(report.drill, check)
 
-    def points(self, report: dict) -> Points:
-        """A drill report's points under this policy."""
-        drill = report["drill"]
+    def points(self, report: Report | dict) -> Points:
+        """A drill report's points under this policy (a script may hand in its document)."""
+        report = as_report(report)
+        drill = report.drill
         earned = {"core": 0, "stretch": 0}
         most = {"core": 0, "stretch": 0}
-        for check in report["checks"]:
+        for check in report.checks:
             w = self.weight(drill, check)
-            most[check["level"]] += w
-            earned[check["level"]] += w if check["status"] == "passed" else 0
+            most[check.level] += w
+            earned[check.level] += w if check.status == "passed" else 0
         stretch_counts = self.stretch_counts(report)
         total = earned["core"] + (earned["stretch"] if stretch_counts else 0)
         ceiling = most["core"] + (0 if self.knob(drill, "stretch_is_bonus") else most["stretch"])

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from grader.atomic import write_atomic
+from grader.report import Report, from_document
 
 STATE_DIR = ".state"
 GRADER_DIR = Path(__file__).resolve().parents[1]
@@ -48,20 +49,24 @@ def file_key(source: bytes, config: str) -> str:
 
 
 STATUSES = ("passed", "failed", "error", "skipped")
+CHECK_FIELDS = {"id": str, "level": str, "title": str, "message": str, "hint": str, "duration_s": (int, float)}
 
 
 def valid_entry(entry: object, drill: str) -> bool:
-    """A saved grade of the shape `put` writes, for this drill (anything else is ignored)."""
+    """A saved grade of the shape `put` writes, for this drill (anything else is ignored): its
+    report is the very document this grader writes for what it holds."""
     if not isinstance(entry, dict) or not isinstance(entry.get("seconds"), (int, float)):
         return False
     report = entry.get("report")
     if not isinstance(report, dict) or report.get("drill") != drill or report.get("schema") != 1:
         return False
     checks = report.get("checks")
-    return isinstance(checks, list) and all(
-        isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in STATUSES
-        and isinstance(c.get("message"), str) for c in checks) and report.get("status") in (
-        "passed", "failed", "error")
+    return (isinstance(checks, list) and all(
+        isinstance(c, dict) and c.get("status") in STATUSES
+        and all(isinstance(c.get(k), kind) for k, kind in CHECK_FIELDS.items()) for c in checks)
+        and isinstance(report.get("target"), str) and isinstance(report.get("error"), (str, type(None)))
+        and report.get("status") in ("passed", "failed", "error")
+        and from_document(report).document() == report)
 
 
 def grader_files_hash() -> str:
@@ -81,18 +86,19 @@ class Store:
     def _path(self, learner: str, drill: str) -> Path:
         return self.root / learner / f"{drill}.json"
 
-    def get(self, learner: str, drill: str, key: str) -> dict | None:
-        """The saved grade, if it was made under `key`."""
+    def get(self, learner: str, drill: str, key: str) -> tuple[Report, float] | None:
+        """The saved grade and the seconds it took, if it was made under `key`."""
         try:
             saved = json.loads(self._path(learner, drill).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(saved, dict) or saved.get("key") != key or not valid_entry(saved.get("entry"), drill):
             return None  # not a grade this grader saved under this key: grade the file again
-        return saved["entry"]
+        return from_document(saved["entry"]["report"]), saved["entry"]["seconds"]
 
-    def put(self, learner: str, drill: str, key: str, entry: dict) -> None:
-        write_atomic(self._path(learner, drill), json.dumps({"key": key, "entry": entry}))
+    def put(self, learner: str, drill: str, key: str, report: Report, seconds: float) -> None:
+        write_atomic(self._path(learner, drill), json.dumps(
+            {"key": key, "entry": {"report": report.document(), "seconds": seconds}}))
 
     def keep_only(self, learners: set[str]) -> None:
         """Forget learners who are no longer in the submissions."""

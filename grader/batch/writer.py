@@ -94,7 +94,7 @@ def write_outputs(out: Path, cohort: outputs.Cohort, run: dict, opts: Options) -
     write_atomic(out / "cohort.html", html.cohort_html(cohort))
     write_atomic(out / "intake.md", intake.intake_md(
         run.get("intake", {}), cohort.drills,
-        {learner: [d for d in cohort.drills if cohort.reports[learner][d]["status"] == outputs.NOT_STARTED]
+        {learner: [d for d in cohort.drills if cohort.reports[learner][d].status == outputs.NOT_STARTED]
          for learner in learners}))
     write_atomic(out / "junit.xml", junit.document_xml(
         [junit.suite(cohort.reports[learner][drill], f"{learner}/{drill}", f"{learner}.{drill}")

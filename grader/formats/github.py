@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grader.batch.cohort import UNRUN, Cohort, learner_status, visible
+from grader.report import Report, as_report
 
 SHOWN_CHECKS = 8  # per annotation; the rest are counted
 
@@ -43,14 +44,16 @@ def _indented(message: str) -> list[str]:
     return [f"    {line}" for line in message.splitlines()]
 
 
-def annotation(learner: str, report: dict, path: Path) -> str:
-    title = f"{learner}: {report['drill']} {report['status']} ({'/'.join(map(str, visible(report)))})"
-    if report["error"]:
-        lines = [report["error"]]
+def annotation(learner: str, report: Report | dict, path: Path) -> str:
+    """The `::error` command for one report (or its document)."""
+    report = as_report(report)
+    title = f"{learner}: {report.drill} {report.status} ({'/'.join(map(str, visible(report)))})"
+    if report.error:
+        lines = [report.error]
     else:
-        bad = [c for c in report["checks"] if c["status"] in ("failed", "error")]
+        bad = [c for c in report.checks if c.status in ("failed", "error")]
         lines = [line for c in bad[:SHOWN_CHECKS]  # the whole message: what was sent, got, expected
-                 for line in (f"{c['id']} ({c['status']}): {c['title']}", *_indented(c["message"]))]
+                 for line in (f"{c.id} ({c.status}): {c.title}", *_indented(c.message))]
         if len(bad) > SHOWN_CHECKS:
             lines.append(f"... and {len(bad) - SHOWN_CHECKS} more")
     return (f"::error file={escape_property(workspace_path(path))},line=1,"
@@ -62,8 +65,8 @@ def annotate(cohort: Cohort, files: dict[tuple[str, str], Path], out: TextIO) ->
     count = 0
     for learner in cohort.learners:
         for report in cohort.of(learner):
-            if report["status"] not in ("passed", *UNRUN):
-                out.write(annotation(learner, report, files[learner, report["drill"]]) + "\n")
+            if report.status not in ("passed", *UNRUN):
+                out.write(annotation(learner, report, files[learner, report.drill]) + "\n")
                 count += 1
     out.flush()
     return count
@@ -75,7 +78,7 @@ def summary_md(cohort: Cohort) -> str:
              "|---|" + "---|" * len(cohort.drills) + "---|---|"]
     for learner in cohort.learners:
         reports = cohort.of(learner)
-        cells = [f"{'/'.join(map(str, visible(r)))} {r['status']}" for r in reports]
+        cells = [f"{'/'.join(map(str, visible(r)))} {r.status}" for r in reports]
         score, most = (sum(n) for n in zip(*map(visible, reports)))
         lines.append(f"| {learner} | " + " | ".join(cells) + f" | {score}/{most} | {learner_status(reports)} |")
     return "\n".join(lines) + "\n\n"

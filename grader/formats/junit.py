@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from grader.report import Report, hint_for
+from grader.report import Report, as_report, hint_for
 
 TAGS = {"failed": "failure", "error": "error", "skipped": "skipped"}  # check status -> element
 COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}  # element -> attribute
@@ -23,20 +23,21 @@ def xml_text(text: str) -> str:
     return NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def suite(document: dict, name: str, classname: str) -> ET.Element:
-    """One report as a <testsuite>."""
-    element = ET.Element("testsuite", name=name, file=document["target"])
+def suite(report: Report | dict, name: str, classname: str) -> ET.Element:
+    """One report (or its document) as a <testsuite>."""
+    report = as_report(report)
+    element = ET.Element("testsuite", name=name, file=report.target)
     seconds = 0.0
-    for check in document["checks"]:
-        seconds += check["duration_s"]
-        case = ET.SubElement(element, "testcase", classname=classname, name=check["id"],
-                             file=document["target"], time=f"{check['duration_s']:.3f}")
-        if check["status"] == "passed":
+    for check in report.checks:
+        seconds += check.duration_s
+        case = ET.SubElement(element, "testcase", classname=classname, name=check.id,
+                             file=report.target, time=f"{check.duration_s:.3f}")
+        if check.status == "passed":
             continue
         hint = f"\n\nhint: {hint_for(check)}" if hint_for(check) else ""
-        text = xml_text(check["message"] + hint)
-        first = xml_text(check["message"].splitlines()[0] if check["message"] else check["title"])
-        child = ET.SubElement(case, TAGS[check["status"]], message=first)
+        text = xml_text(check.message + hint)
+        first = xml_text(check.message.splitlines()[0] if check.message else check.title)
+        child = ET.SubElement(case, TAGS[check.status], message=first)
         child.text = text
     _count(element, element.iter("testcase"))
     element.set("time", f"{seconds:.3f}")
@@ -64,4 +65,4 @@ def document_xml(suites: list[ET.Element]) -> str:
 
 def render(report: Report) -> str:
     """The `--format junit` output."""
-    return document_xml([suite(report.document(), report.drill, report.drill)])
+    return document_xml([suite(report, report.drill, report.drill)])

@@ -95,9 +95,10 @@ def summary(report: Report, style: Style) -> str:
         checks = [c for c in report.checks if c.level == level]
         if checks:
             parts.append(f"{level} {sum(c.status == 'passed' for c in checks)}/{len(checks)}")
+    # a file batch did not grade (missing, not started) has an error too: it could not be graded
+    status = "error" if report.error is not None else report.status
     verdict = {"passed": "PASSED: every core check passes",
                "failed": "not yet: some core checks fail",
-               "error": "ERROR: could not be graded"}[report.status]
+               "error": "ERROR: could not be graded"}[status]
     sep = " · " if style.unicode else " - "
-    return sep.join([*parts, f"score {report.score}/{report.max_score}",
-                     style.paint(verdict, report.status if report.status != "error" else "error")])
+    return sep.join([*parts, f"score {report.score}/{report.max_score}", style.paint(verdict, status)])
