@@ -7,8 +7,8 @@ websocket library to install, and the grader can wait for a real condition in th
 rather than a time budget. Every wait has a deadline.
 
 A single grade starts its own browser (`open_browser`) and kills its whole process group when
-done. A batch keeps a few warm browsers (`BrowserPool`, one per two cores), each kept for
-many grades (`SharedBrowser`: about 1 s of CPU saved per page). A lane borrows one for a grade
+done. A batch keeps a few warm browsers (`BrowserPool`: one, more only when the grades that
+need one would otherwise hold the batch up; at most one per core), each kept for many grades (`SharedBrowser`: about 1 s of CPU saved per page). A lane borrows one for a grade
 and lends the grading process its pipe ends (named in DOCCHAT_BROWSER_FDS); before the next
 grade the browser's one tab is blanked, any other closed and cookies cleared, or a new browser
 started when the old one died or stopped answering (a grade killed mid-message can leave its
@@ -217,13 +217,26 @@ class SharedBrowser:
 
 
 class BrowserPool:
-    """Shared browsers for any number of batch lanes: a lane takes one for a grade, then puts it back."""
+    """Shared browsers for any number of batch lanes: a lane takes one for a grade, then puts it
+    back. It starts with one and may grow to `most` (each is started only when first lent)."""
 
-    def __init__(self, executable: str, size: int) -> None:
-        self._all = [SharedBrowser(executable) for _ in range(max(1, size))]
+    def __init__(self, executable: str, most: int) -> None:
+        self.executable, self.most = executable, max(1, most)
+        self._all = [SharedBrowser(executable)]
         self._free: queue.SimpleQueue[SharedBrowser] = queue.SimpleQueue()
-        for shared in self._all:
-            self._free.put(shared)
+        self._free.put(self._all[0])
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    def grow(self) -> bool:
+        """Add a browser, if under `most`. Called by one thread at a time (the job queue's)."""
+        if len(self._all) >= self.most:
+            return False
+        self._all.append(SharedBrowser(self.executable))
+        self._free.put(self._all[-1])
+        return True
 
     def try_take(self) -> SharedBrowser | None:
         """A free browser, or None when every one is out."""

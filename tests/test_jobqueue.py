@@ -7,12 +7,13 @@ import threading
 from grader.batch.jobqueue import JobQueue
 from grader.browser import BrowserPool
 
-NEEDS_BROWSER = {"streaming-1", "streaming-2", "streaming-3"}
+def needs_browser(job: str) -> bool:
+    return job.startswith("streaming")
 
 
-def queue_of(jobs: list[str], browsers: int | None = 1) -> JobQueue:
+def queue_of(jobs: list[str], browsers: int | None = 1, lanes: int = 1) -> JobQueue:
     pool = BrowserPool("chromium-not-started", browsers) if browsers else None  # started only by lend()
-    return JobQueue(jobs, NEEDS_BROWSER.__contains__, pool)
+    return JobQueue(jobs, needs_browser, pool, lanes)
 
 
 def test_a_lane_takes_a_grade_without_a_browser_while_the_only_one_is_out():
@@ -69,3 +70,34 @@ def test_each_of_several_browsers_goes_to_one_grade_at_a_time():
     assert a is not None and b is not None and a is not b
     jobs.give_back(a)
     assert jobs.take(stop) == ("streaming-3", a)
+
+
+def test_one_browser_while_the_other_grades_keep_the_lanes_busy_then_one_more():
+    """Three lanes, one grade in five needs a browser: one browser does while the other grades
+    keep the two other lanes busy. Once those have run ahead (the browser's grades left
+    outnumber, per browser, the others per remaining lane, by more than one per lane), a
+    second one starts, and no third."""
+    cohort = [f"{drill}-{n}" for n in range(10) for drill in ("upload", "lifespan", "streaming", "errors", "background")]
+    pool = BrowserPool("chromium-not-started", 2)
+    waiting = JobQueue(cohort, needs_browser, pool, 3)
+    stop = threading.Event()
+    waiting.take(stop)
+    assert pool.size == 1
+    tail = [f"streaming-{n}" for n in range(8)] + ["upload-8", "upload-9", "errors-9", "background-9"]
+    pool = BrowserPool("chromium-not-started", 2)
+    waiting = JobQueue(tail, needs_browser, pool, 3)
+    taken = [waiting.take(stop) for _ in range(3)]
+    assert pool.size == 2 and [job for job, _ in taken] == ["streaming-0", "streaming-1", "upload-8"]
+    assert not pool.grow(), "at most `most` browsers"
+    pool = BrowserPool("chromium-not-started", 2)
+    JobQueue(["streaming-0", "streaming-1", "streaming-2"], needs_browser, pool, 3).take(stop)
+    assert pool.size == 1, "a last few grades (one per lane) are not worth another browser"
+
+
+def test_a_cohort_of_mostly_browser_grades_gets_its_browsers_at_once():
+    jobs = [f"{drill}-{n}" for n in range(10) for drill in ("streaming", "streaming-docchat", "upload")]
+    pool = BrowserPool("chromium-not-started", 2)
+    waiting = JobQueue(jobs, needs_browser, pool, 3)
+    stop = threading.Event()
+    first, second = waiting.take(stop), waiting.take(stop)
+    assert pool.size == 2 and first[1] is not None and second[1] is not None and first[1] is not second[1]

@@ -1,8 +1,10 @@
 """The batch's grades waiting for a lane, handed out so that few warm browsers serve many lanes.
 
 A grade whose drill needs Chromium takes a warm browser with it. When every browser is out, a
-free lane takes the next grade that needs none instead of waiting, and waits only when nothing
-else is left. So one browser (a few hundred MiB) keeps up with several lanes.
+free lane takes the next grade that needs none instead of waiting. The batch starts with one
+browser (a few hundred MiB) and adds one only when the grades that need a browser outnumber,
+per browser, the others per remaining lane by more than one per lane: then the browsers, not
+the lanes, would decide when the batch ends.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ JobT = TypeVar("JobT")
 
 class JobQueue(Generic[JobT]):
     def __init__(self, jobs: Iterable[JobT], needs_browser: Callable[[JobT], bool],
-                 browsers: BrowserPool | None) -> None:
+                 browsers: BrowserPool | None, lanes: int = 1) -> None:
         self._jobs = deque(jobs)
         self._needs_browser = needs_browser if browsers is not None else (lambda job: False)
         self._browsers = browsers
+        self._lanes = lanes
+        self._browser_jobs = sum(map(self._needs_browser, self._jobs))
         self._changed = threading.Condition()
 
     def take(self, stop: threading.Event) -> tuple[JobT, SharedBrowser | None] | None:
@@ -30,6 +34,7 @@ class JobQueue(Generic[JobT]):
         None when there is nothing left (or `stop` is set)."""
         with self._changed:
             while self._jobs and not stop.is_set():
+                self._grow_if_behind()
                 picked = self._pick()
                 if picked is not None:
                     return picked
@@ -42,6 +47,18 @@ class JobQueue(Generic[JobT]):
         self._browsers.put(shared)
         with self._changed:
             self._changed.notify()
+
+    def _grow_if_behind(self) -> None:
+        if self._browsers is None:
+            return
+        others = len(self._jobs) - self._browser_jobs
+        browsers = self._browsers.size
+        free_lanes = max(1, self._lanes - browsers)
+        # grades each browser still has to get through, beyond what each other lane has: a few
+        # more (up to one per lane) are not worth a browser's memory
+        behind = self._browser_jobs / browsers - others / free_lanes
+        if behind > self._lanes:
+            self._browsers.grow()
 
     def _pick(self) -> tuple[JobT, SharedBrowser | None] | None:
         """The first grade in order that can start now: its browser is free, or it needs none."""
@@ -57,5 +74,6 @@ class JobQueue(Generic[JobT]):
                 browser_busy = True
                 continue
             del self._jobs[i]
+            self._browser_jobs -= 1
             return job, shared
         return None

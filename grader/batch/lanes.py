@@ -162,10 +162,10 @@ class Batch:
         self.config = resume.fingerprint(extra_checks, {"check_s": limits.check_s,
                                                          "memory_mb": limits.memory_mb, "disk_mb": limits.disk_mb})
         self.plans: dict[str, list[dict]] = {}
-        # Warm browsers, one per two cores whatever --jobs is: each takes a few hundred MiB, and
-        # the job queue gives lanes other grades while the browsers are out.
+        # Warm browsers, at most one per core whatever --jobs is (each takes a few hundred MiB):
+        # one, and more only when the job queue finds the grades that need one holding it up.
         executable = find_chromium()
-        self.browsers = BrowserPool(executable, min(jobs, default_jobs() // 2)) if executable else None
+        self.browsers = BrowserPool(executable, min(jobs, default_jobs())) if executable else None
         self.argv: list[str] = []
         self.isolation = isolation.choose()
         self.lanes: dict[int, isolation.Lane] = {}
@@ -311,7 +311,8 @@ class Batch:
     def grade_all(self, todo: list[Job], servers: list[ForkServer],
                   finished: Callable[[Job, Outcome], None]) -> None:
         """Grade `todo` in `len(servers)` lanes; `finished` runs here, in this thread, per grade."""
-        waiting = JobQueue(todo, self.needs_browser, self.browsers)
+        used = servers[:max(1, min(len(servers), len(todo)))]
+        waiting = JobQueue(todo, self.needs_browser, self.browsers, len(used))
         done: queue.SimpleQueue = queue.SimpleQueue()
         stop = threading.Event()
 
@@ -329,7 +330,7 @@ class Batch:
                 done.put((None, exc))
 
         lanes = [threading.Thread(target=lane, args=(s,), daemon=True, name=f"docchat-lane-{i}")
-                 for i, s in enumerate(servers[:max(1, min(len(servers), len(todo)))])]
+                 for i, s in enumerate(used)]
         for thread in lanes:
             thread.start()
         left = len(todo)
