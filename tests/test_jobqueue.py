@@ -75,8 +75,8 @@ def test_each_of_several_browsers_goes_to_one_grade_at_a_time():
 def test_one_browser_while_the_other_grades_keep_the_lanes_busy_then_one_more():
     """Three lanes, one grade in five needs a browser: one browser does while the other grades
     keep the two other lanes busy. Once those have run ahead (the browser's grades left
-    outnumber, per browser, the others per remaining lane, by more than one per lane), a
-    second one starts, and no third."""
+    outnumber, per browser, the others per remaining lane, by a tenth of the batch or more),
+    a second one starts, and no third."""
     cohort = [f"{drill}-{n}" for n in range(10) for drill in ("upload", "lifespan", "streaming", "errors", "background")]
     pool = BrowserPool("chromium-not-started", 2)
     waiting = JobQueue(cohort, needs_browser, pool, 3)
@@ -101,3 +101,12 @@ def test_a_cohort_of_mostly_browser_grades_gets_its_browsers_at_once():
     stop = threading.Event()
     first, second = waiting.take(stop), waiting.take(stop)
     assert pool.size == 2 and first[1] is not None and second[1] is not None and first[1] is not second[1]
+
+
+def test_a_tail_of_browser_grades_under_a_tenth_of_the_batch_waits_for_the_one_browser():
+    jobs = [f"upload-{n}" for n in range(92)] + [f"streaming-{n}" for n in range(8)]
+    pool = BrowserPool("chromium-not-started", 2)
+    waiting = JobQueue(jobs, needs_browser, pool, 3)
+    stop = threading.Event()
+    taken = [waiting.take(stop) for _ in range(93)]
+    assert taken[-1][0] == "streaming-0" and taken[-1][1] is not None and pool.size == 1

@@ -3,8 +3,8 @@
 A grade whose drill needs Chromium takes a warm browser with it. When every browser is out, a
 free lane takes the next grade that needs none instead of waiting. The batch starts with one
 browser (a few hundred MiB) and adds one only when the grades that need a browser outnumber,
-per browser, the others per remaining lane by more than one per lane: then the browsers, not
-the lanes, would decide when the batch ends.
+per browser, the others per remaining lane by a tenth of the batch or more: then the
+browsers, not the lanes, would decide when the batch ends.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ class JobQueue(Generic[JobT]):
         self._browsers = browsers
         self._lanes = lanes
         self._browser_jobs = sum(map(self._needs_browser, self._jobs))
+        # a backlog of browser grades worth another browser's memory: one per lane at least, and
+        # a tenth of the batch (a last few grades on one browser cost less time than that)
+        self._worth_a_browser = max(lanes, len(self._jobs) / 10)
         self._changed = threading.Condition()
 
     def take(self, stop: threading.Event) -> tuple[JobT, SharedBrowser | None] | None:
@@ -54,10 +57,9 @@ class JobQueue(Generic[JobT]):
         others = len(self._jobs) - self._browser_jobs
         browsers = self._browsers.size
         free_lanes = max(1, self._lanes - browsers)
-        # grades each browser still has to get through, beyond what each other lane has: a few
-        # more (up to one per lane) are not worth a browser's memory
+        # grades each browser still has to get through, beyond what each other lane has
         behind = self._browser_jobs / browsers - others / free_lanes
-        if behind > self._lanes:
+        if behind > self._worth_a_browser:
             self._browsers.grow()
 
     def _pick(self) -> tuple[JobT, SharedBrowser | None] | None:
