@@ -8,8 +8,9 @@ rather than a time budget. Every wait has a deadline.
 
 A single grade starts its own browser (`open_browser`) and kills its whole process group when
 done. A batch keeps a few warm browsers (`BrowserPool`: one, more only when the grades that
-need one would otherwise hold the batch up; at most one per core), each kept for many grades (`SharedBrowser`: about 1 s of CPU saved per page). A lane borrows one for a grade
-and lends the grading process its pipe ends (named in DOCCHAT_BROWSER_FDS); before the next
+need one would otherwise hold the batch up; at most one per core), each kept for many grades
+(`SharedBrowser`: about 1 s of CPU saved per page). A lane borrows one for a grade and lends
+the grading process its pipe ends (`lend_to`, named in DOCCHAT_BROWSER_FDS); before the next
 grade the browser's one tab is blanked, any other closed and cookies cleared, or a new browser
 started when the old one died or stopped answering (a grade killed mid-message can leave its
 pipe garbled).
@@ -214,6 +215,17 @@ class SharedBrowser:
         if self._profile is not None:
             self._profile.cleanup()
             self._profile = None
+
+
+def lend_to(launcher, shared: SharedBrowser | None) -> None:
+    """Lend the grading processes `launcher` starts from now on `shared`, tidied (or restarted);
+    without one, or when it cannot start, their browser check starts a browser of its own
+    (and says so if that fails too)."""
+    try:
+        fds = shared.lend() if shared is not None else ()
+    except BrowserError:
+        fds = ()
+    launcher.lend(fds, var=LENT_VAR)
 
 
 class BrowserPool:

@@ -34,7 +34,7 @@ from grader.batch import resume
 from grader.engine import isolation, runner
 from grader.batch.progress import Progress
 from grader.batch.jobqueue import JobQueue
-from grader.browser import BrowserError, BrowserPool, SharedBrowser, find_chromium
+from grader.browser import BrowserPool, SharedBrowser, find_chromium, lend_to
 from grader.engine.forkserver import ForkServer, Stopped
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE, Report, from_document
 from grader.engine.runner import GraderBroke, Limits
@@ -274,11 +274,7 @@ class Batch:
         """Grade `job` in the lane of `server`, lending it `browser` (a warm one) if given."""
         started = time.monotonic()
         lane = self.lane_of(server)
-        try:
-            lent = browser.lend() if browser is not None else ()
-        except BrowserError:
-            lent = ()  # the check starts a browser of its own (and says so if that fails too)
-        server.lend(lent)
+        lend_to(server, browser)
         try:
             report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
                                   shown_as=job.target, launcher=server, plan=self.plans[job.drill],

@@ -510,10 +510,11 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
         determinism.install(args.seed)
     from grader.engine import sandbox
 
+    confined = args.backend == "landlock"
     if args.backend == "bubblewrap":  # where the kernel has Landlock, each app host writes only in its check's folder
         from grader.engine import confine
 
-        args.per_check = confine.available()
+        confined = confine.available()
     sandbox.become_subreaper()
     sandbox.non_dumpable()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -540,7 +541,7 @@ def template(control: socket.socket, args: argparse.Namespace) -> None:
             control.close()
             os.setsid()
             try:
-                child(socket.socket(fileno=fds[0]), cwd, args)
+                child(socket.socket(fileno=fds[0]), cwd, args, confined)
             finally:
                 os._exit(0)
         for fd in fds:
@@ -573,21 +574,19 @@ def _empty(folder: str) -> None:
             pass
 
 
-def child(sock: socket.socket, cwd: str, args: argparse.Namespace) -> None:
+def child(sock: socket.socket, cwd: str, args: argparse.Namespace, confined: bool) -> None:
+    """One app host, just forked: confined (`confined`: with Landlock), limited, then serving."""
     sandbox_note = ""
     try:
         os.chdir(cwd)
-        own = _own_folder(cwd, args.backend)
+        writable = _writable(cwd, args.backend)
         if os.geteuid() == 0 and args.backend != "bubblewrap" and _readable_by_all(sys.base_prefix, sys.prefix):
-            drop_root([str(own), cwd, os.environ["HOME"], os.environ["TMPDIR"]])
-        if args.backend == "landlock" or args.per_check:
+            drop_root([*writable, cwd])
+        if confined:
             from grader.engine import confine
 
             paths = confine.python_paths() + [str(Path(__file__).resolve().parents[1])]
-            # bubblewrap's /tmp is its own, capped and emptied after each grade. Not its /dev/shm:
-            # the scratch folders may be bound in beneath it, and Landlock rules go by path.
-            shared = ["/tmp"] if args.backend == "bubblewrap" else [os.environ["TMPDIR"]]
-            confine.confine(read_only=paths, read_write=[str(own), os.environ["HOME"], *shared, "/dev/null"])
+            confine.confine(read_only=paths, read_write=[*writable, "/dev/null"])
         limit(args.memory_mb, args.file_mb, 64)
     except Exception as exc:  # noqa: BLE001 - refuse to run the learner's code half-confined
         sandbox_note = f"{type(exc).__name__}: {exc}"
@@ -598,23 +597,25 @@ def child(sock: socket.socket, cwd: str, args: argparse.Namespace) -> None:
     Host(sock).run()
 
 
-def _own_folder(cwd: str, backend: str) -> Path:
-    """The folder of this app host's check (its working folder's parent, made for that check
-    alone), where it may write. HOME (and TMPDIR, where the sandbox has no /tmp of its own) is
-    a folder beside it that the grade's checks share, as they share /tmp: no check looks there."""
+def _writable(cwd: str, backend: str) -> list[str]:
+    """Where this app host may write, HOME and TMPDIR set to two of them: the folder of its
+    check (the working folder's parent, made for that check alone), and a HOME and TMPDIR the
+    grade's checks share, where no check looks (bubblewrap's own /tmp, capped and emptied
+    after each grade; not its /dev/shm, beneath which the scratch folders may be bound, as
+    Landlock rules go by path)."""
     import tempfile
 
     own = Path(cwd).parent
-    places = {"HOME": own.parent / "home"}
+    shared = {"HOME": own.parent / "home"}
     if backend != "bubblewrap":
-        places["TMPDIR"] = own.parent / "tmp"
-    for var, folder in places.items():
+        shared["TMPDIR"] = own.parent / "tmp"
+    for var, folder in shared.items():
         folder.mkdir(exist_ok=True)
         os.environ[var] = str(folder)
     if backend == "bubblewrap":
         os.environ["TMPDIR"] = "/tmp"
     tempfile.tempdir = None  # chosen again, from TMPDIR
-    return own
+    return [str(own), os.environ["HOME"], os.environ["TMPDIR"]]
 
 
 NOBODY = 65534
@@ -648,7 +649,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--memory-mb", type=int, default=1024)
     parser.add_argument("--file-mb", type=int, default=512)
     parser.add_argument("--seed", default="")
-    parser.set_defaults(per_check=False)
     parser.add_argument("--preload", default="", help="more modules to import before forking (the drills')")
     args = parser.parse_args(argv)
     template(socket.socket(fileno=args.control), args)

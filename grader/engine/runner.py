@@ -330,22 +330,10 @@ def _early_browser(drill: str, launcher: Launcher) -> browser.SharedBrowser | No
     return browser.SharedBrowser(executable) if executable else None
 
 
-def _lend_browser(chromium: browser.SharedBrowser | None, launcher: Launcher) -> None:
-    """Before each attempt: lend the browser, tidied (or a new one if it died); without one,
-    the browser check starts its own, and says so if that fails too."""
-    if chromium is None:
-        return
-    try:
-        launcher.lend(chromium.lend(), var=browser.LENT_VAR)
-    except browser.BrowserError:
-        launcher.lend((), var=browser.LENT_VAR)
-
-
 def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], shown_as: str | None,
            launcher: Launcher, plan: list[dict] | None, isolation: str, source: bytes | None, lane,
            chromium: browser.SharedBrowser | None = None) -> Report:
     lane_env = _lend(lane, launcher) if lane else None
-    _lend_browser(chromium, launcher)
     fallback = plan or planned(drill)
     plan = None
     target = target.resolve()
@@ -361,8 +349,8 @@ def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], s
             todo = [] if plan is None else [m["id"] for m in plan if m["id"] not in results]
             if lane is not None and plan is not None:  # another attempt: nothing of the last one runs on
                 lane_env = _lend(lane, launcher, again=True)
-            if plan is not None:
-                _lend_browser(chromium, launcher)
+            if chromium is not None:  # each attempt: tidied, or a new one if it died
+                browser.lend_to(launcher, chromium)
             attempt = _run_once(private, target.name, drill, todo, limits, scratch, extra_checks,
                                 deadline, launcher, isolation, lane_env, lane.folder if lane else None)
             report.isolation = attempt.isolation or report.isolation or (
