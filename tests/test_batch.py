@@ -25,6 +25,7 @@ import pytest
 from grader import manifest
 from grader.batch import lanes as batch
 from grader.engine import confine
+from grader.report import CheckResult, Report
 from grader.batch.progress import Progress
 from tests.cohorts import ROOT, make_cohort, verdict, write_learner
 from tests.test_formats import GRADESCOPE_SCHEMA, counts, outcomes
@@ -433,6 +434,7 @@ def test_reports_lose_what_differs_from_run_to_run(tmp_path):
     runner = batch.Batch(subs, tmp_path / "out", DRILLS, [], 1, batch.Limits())
     message = (f"opened http://127.0.0.1:52453/?q=x; saved {subs.resolve()}/ada/uploads/a.pdf and "
                "/tmp/docchat-grade-k2j3h4l5/check_saves_bytes-ab12cd34/uploads/b.pdf")
-    doc = {"error": None, "checks": [{"message": message}]}
-    assert runner.normalize(doc)["checks"][0]["message"] == (
+    report = Report("upload", "ada/drills/upload.py", checks=[
+        CheckResult("upload.saves_bytes", "core", "t", "failed", message, "h", 0.1)])
+    assert runner.normalize(report).checks[0].message == (
         "opened http://127.0.0.1:<port>/?q=x; saved ada/uploads/a.pdf and <scratch>/check_saves_bytes/uploads/b.pdf")

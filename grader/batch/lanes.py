@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
@@ -36,7 +36,7 @@ from grader.batch.progress import Progress
 from grader.batch.jobqueue import JobQueue
 from grader.browser import BrowserPool, SharedBrowser, find_chromium, lend_to
 from grader.engine.forkserver import ForkServer, Stopped
-from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE, Report, from_document
+from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE, Report
 from grader.engine.runner import GraderBroke, Limits
 
 USAGE = ("docchat-grade batch SUBMISSIONS_DIR --out OUT_DIR [--jobs N] [--drills a,b] "
@@ -255,8 +255,8 @@ class Batch:
 
     # -- grading ----------------------------------------------------------------------------
 
-    def normalize(self, document: dict) -> dict:
-        """The document without what differs from run to run: absolute paths, scratch folders, ports."""
+    def normalize(self, report: Report) -> Report:
+        """The report without what differs from run to run: absolute paths, scratch folders, ports."""
         def clean(text: str) -> str:
             text = text.replace(str(self.submissions) + os.sep, "")
             text = text.replace(str(self.out / intake.INTAKE_DIR) + os.sep, "")
@@ -264,8 +264,8 @@ class Batch:
             text = LOCAL_PORT.sub(r"\1:<port>", text)
             return SCRATCH_SUFFIX.sub(r"\1", text)
 
-        return {**document, "error": clean(document["error"]) if document["error"] else None,
-                "checks": [{**c, "message": clean(c["message"])} for c in document["checks"]]}
+        return replace(report, error=clean(report.error) if report.error else None,
+                       checks=[replace(c, message=clean(c.message)) for c in report.checks])
 
     def needs_browser(self, job: Job) -> bool:
         return "chromium" in manifest.load().drill(job.drill).needs
@@ -289,8 +289,7 @@ class Batch:
             if lane is not None:
                 lane.after_grade()
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
-        # what batch keeps, writes and saves is the normalized document, read back once
-        return Outcome(from_document(self.normalize(report.document())), time.monotonic() - started, broke)
+        return Outcome(self.normalize(report), time.monotonic() - started, broke)
 
     def lane_of(self, server: ForkServer) -> isolation.Lane | None:
         """The sandbox lane of `server` (one per lane, kept warm across its grades)."""
