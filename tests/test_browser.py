@@ -209,3 +209,48 @@ def test_a_single_grade_starts_its_browser_beside_the_sandbox_and_ends_it(monkey
     assert report["status"] == "passed" and checks["streaming.browser_page"] == "passed", report
     assert len(lent) == 1, "one browser, started by the grade and lent to its browser check"
     assert not running_with(lent[0]) and not lent[0].exists(), "the browser and its profile end with the grade"
+
+
+@needs_chromium
+def test_a_batch_grade_gets_both_its_warm_browser_and_its_lanes_sandbox(tmp_path) -> None:
+    """A browser grade is lent two things at once: the browser's pipe ends and its lane's warm
+    sandbox template. The fork server once dropped the last descriptor, so every such grade
+    quietly started a cold sandbox of its own (0.3 s each); one lent but not received is now the
+    grader's error, so full marks here mean both arrived."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from grader.engine import isolation
+    from tests.conftest import SOLUTIONS
+
+    if isolation.available() == ("none",):
+        pytest.skip("no sandbox on this machine: a batch lends no template")
+    for learner in ("ada", "bo"):
+        (tmp_path / "in" / learner).mkdir(parents=True)
+        shutil.copy(SOLUTIONS / "streaming.py", tmp_path / "in" / learner / "streaming.py")
+    done = subprocess.run([str(Path(sys.executable).with_name("docchat-grade")), "batch", str(tmp_path / "in"),
+                           "--out", str(tmp_path / "out"), "--drills", "streaming", "--jobs", "1"],
+                          capture_output=True, text=True, timeout=300)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    for learner in ("ada", "bo"):
+        checks = {c["id"]: c["status"] for c in results[learner]["streaming"]["checks"]}
+        assert set(checks.values()) == {"passed"}, (checks, done.stdout[-2000:])
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_fork_server_refuses_more_descriptors_than_it_can_receive() -> None:
+    from grader.engine.forkserver import FDS_MAX, ForkServer
+    from grader.engine.runner import GraderBroke
+
+    spare = [os.open(os.devnull, os.O_RDONLY) for _ in range(FDS_MAX)]
+    try:
+        with ForkServer() as server:
+            server.lend(tuple(spare))
+            with pytest.raises(GraderBroke, match="descriptors"):
+                server.start([], channel_fd=spare[0], token="t", cwd=Path("/"), memory_mb=256, file_mb=16,
+                             extra_env={})
+    finally:
+        for fd in spare:
+            os.close(fd)

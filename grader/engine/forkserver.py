@@ -40,6 +40,7 @@ WARM_MODULES = (
     "httpx2", "pytest", "_pytest.config", "grader.engine.examiner", "grader.engine.plugin", "grader.fixtures",
 )
 MESSAGE_MAX = 1 << 20
+FDS_MAX = 16  # descriptors in one spawn request: stdout, stderr, the channel, and every lent one
 
 
 # -- the parent's side ------------------------------------------------------------------
@@ -87,11 +88,15 @@ class ForkServer:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         lent = {var: fds for var, fds in self._lent.items() if fds}
+        fds = [out_w, err_w, channel_fd, *(fd for fds in lent.values() for fd in fds)]
+        if len(fds) > FDS_MAX:
+            for fd in (out_r, out_w, err_r, err_w):
+                os.close(fd)
+            raise GraderBroke(f"the grader lent a grading process {len(fds) - 3} descriptors, over {FDS_MAX - 3}")
         request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, {**self.env, **extra_env}),
                    "memory_mb": memory_mb, "file_mb": file_mb, "lent": {var: len(fds) for var, fds in lent.items()}}
         try:
-            socket.send_fds(sock, [json.dumps(request).encode()],
-                            [out_w, err_w, channel_fd, *(fd for fds in lent.values() for fd in fds)])
+            socket.send_fds(sock, [json.dumps(request).encode()], fds)
         finally:
             os.close(out_w)
             os.close(err_w)
@@ -293,15 +298,20 @@ def serve(sock: socket.socket) -> None:
             continue
         else:
             try:
-                data, fds, _, _ = socket.recv_fds(sock, MESSAGE_MAX, 5)
+                data, fds, flags, _ = socket.recv_fds(sock, MESSAGE_MAX, FDS_MAX)
             except ConnectionResetError:
-                data, fds = b"", []
+                data, fds, flags = b"", [], 0
         if not data:  # the parent is gone, or stops us: end everything and stop
             _kill(active)
             _end_orphans()
             return
         request = json.loads(data)
-        if request["cmd"] == "spawn":
+        if request["cmd"] == "spawn" and (flags & socket.MSG_CTRUNC or len(fds) != 3 + sum(request["lent"].values())):
+            # a descriptor lost on the way: the grading process would go without what was lent it
+            for fd in fds:
+                os.close(fd)
+            _send(sock, {"error": f"{len(fds)} descriptors arrived for {request['lent']}"})
+        elif request["cmd"] == "spawn":
             pid = _fork(request, fds, close=(sock.fileno(), wake_r, wake_w))
             for fd in fds:
                 os.close(fd)

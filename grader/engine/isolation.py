@@ -244,7 +244,10 @@ class Template:
 
     @classmethod
     def lent(cls) -> Template | None:
-        """The template a lane lent this examiner (LANE_VAR), or None."""
+        """The template a lane lent this examiner (LANE_VAR), or None when none was lent.
+        One named but not received is the grader's bug: raised, not replaced by a cold one."""
+        if LANE_VAR not in os.environ:
+            return None
         try:
             backend, pid = os.environ[LANE_VAR].split(",")
             fd = os.environ[LANE_FD_VAR]
@@ -252,8 +255,8 @@ class Template:
             template.backend, template.scratch, template.pid = backend, None, int(pid)
             template.control = socket.socket(fileno=int(fd))
             template._spawning = threading.Lock()
-        except (KeyError, ValueError, OSError):
-            return None
+        except (KeyError, ValueError, OSError) as exc:
+            raise RuntimeError(f"the lane's sandbox template was lent but did not arrive: {exc!r}") from None
         return template
 
     def alive(self) -> bool:
