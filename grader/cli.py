@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - a bug of ours: exit 3, never 1 ("a check failed")
+        import traceback
+
+        traceback.print_exc()
+        print("docchat-grade: the grader itself broke (a bug in docchat-grade, not in the files graded); "
+              "the traceback above says where", file=sys.stderr)
+        return EXIT_GRADER_BROKE
 
 
 EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C

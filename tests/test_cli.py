@@ -119,6 +119,27 @@ def test_the_grader_breaking_exits_3(tmp_path, monkeypatch):
     assert cli.main([str(SOLUTIONS / "upload.py")]) == 3
 
 
+@pytest.mark.parametrize("command", [["batch", "SUBS", "--out", "OUT"], ["merge", "OUT", "--out", "OUT2"], ["PATH"]])
+def test_an_unexpected_exception_in_any_command_exits_3_with_its_traceback(tmp_path, monkeypatch, capsys, command):
+    """Python's own exit code for an uncaught exception is 1, which says "a check failed": a CI
+    script that lets 1 through (the shard workflow) would carry on without the results."""
+    from grader import cli
+    from grader.batch import lanes, merge
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug of the grader's")
+
+    monkeypatch.setattr(lanes.Batch, "run", broken)
+    monkeypatch.setattr(merge, "merge", broken)
+    monkeypatch.setattr("grader.skeletons.graded", broken)
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    places = {"SUBS": tmp_path / "subs", "OUT": tmp_path / "out", "OUT2": tmp_path / "out2",
+              "PATH": SOLUTIONS / "errors.py"}
+    assert cli.main([str(places.get(arg, arg)) for arg in command]) == 3
+    err = capsys.readouterr().err
+    assert "RuntimeError: a bug of the grader's" in err and "the grader itself broke" in err
+
+
 def test_stopped_with_sigterm_it_ends_its_sandbox_and_removes_its_folders(tmp_path):
     import signal
     import time

@@ -157,6 +157,7 @@ def test_the_shard_workflow_grades_shards_in_parallel_and_merges_them(tmp_path):
         done = subprocess.run(["bash", "-eo", "pipefail", "-c", run], cwd=repo, capture_output=True, text=True,
                               timeout=300, env={**ENV, "SHARDS": "2"})
         assert done.returncode == 0, done.stderr
+        assert (repo / f"out-{k}" / "run.json").is_file(), f"shard {k} wrote no run.json:\n{done.stdout}\n{done.stderr}"
         shutil.copytree(repo / f"out-{k}", repo / f"docchat-shard-{k}")  # what download-artifact makes
     merge_script = next(s["run"] for s in merge_job["steps"] if s.get("name") == "Merge")
     done = subprocess.run(["bash", "-eo", "pipefail", "-c", merge_script], cwd=repo, capture_output=True, text=True,
