@@ -110,3 +110,38 @@ def test_a_tail_of_browser_grades_under_a_tenth_of_the_batch_waits_for_the_one_b
     stop = threading.Event()
     taken = [waiting.take(stop) for _ in range(93)]
     assert taken[-1][0] == "streaming-0" and taken[-1][1] is not None and pool.size == 1
+
+
+def test_grades_put_just_before_their_lanes_end_are_not_lost(monkeypatch) -> None:
+    """On a busy machine the batch's wait for grades can time out, then the lanes put their last
+    grades and end, before it looks whether a lane still runs: it must still take those grades
+    (it once raised "every grading lane stopped", and the batch ended with no run.json)."""
+    import queue
+    import threading
+    from types import SimpleNamespace
+
+    from grader.batch import lanes
+
+    go = threading.Event()  # the lanes grade only once the batch waits
+
+    class Late(queue.SimpleQueue):
+        """Its first wait times out only once every lane has ended."""
+
+        timed_out = False
+
+        def get(self, block=True, timeout=None):
+            if block and not Late.timed_out:
+                Late.timed_out = True
+                go.set()
+                for thread in threading.enumerate():
+                    if thread.name.startswith("docchat-lane-"):
+                        thread.join(10)
+                raise queue.Empty
+            return super().get(block, timeout)
+
+    monkeypatch.setattr(lanes, "queue", SimpleNamespace(SimpleQueue=Late, Empty=queue.Empty))
+    batch = SimpleNamespace(needs_browser=lambda job: False, browsers=None,
+                            grade=lambda job, server, browser: go.wait(10) and f"graded {job}")
+    got = []
+    lanes.Batch.grade_all(batch, ["a", "b", "c"], ["lane 1", "lane 2"], lambda job, outcome: got.append(outcome))
+    assert Late.timed_out and sorted(got) == ["graded a", "graded b", "graded c"]

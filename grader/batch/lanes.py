@@ -331,12 +331,16 @@ class Batch:
         left = len(todo)
         try:
             while left:
+                # Asked before the wait: a lane that has ended had put its last grade by then, so
+                # a queue found empty afterwards means grades lost. (Asked after a wait timed out,
+                # a lane could put its last grade and end in between, on a busy machine.)
+                running = any(t.is_alive() for t in lanes)
                 try:
-                    job, outcome = done.get(timeout=0.5)
+                    job, outcome = done.get(block=running, timeout=0.5)
                 except queue.Empty:
-                    if not any(t.is_alive() for t in lanes):
-                        raise RuntimeError("every grading lane stopped with grades still to do")
-                    continue
+                    if running:
+                        continue
+                    raise RuntimeError("every grading lane stopped with grades still to do") from None
                 if job is None:
                     raise outcome
                 left -= 1
