@@ -258,15 +258,32 @@ def test_a_grading_process_that_sends_garbage_is_that_grades_error(tmp_path):
 class GarbageLauncher:
     """A launcher whose 'examiner' just writes the given bytes to the report channel."""
 
-    def __init__(self, data: str) -> None:
-        self.data = data
+    def __init__(self, data: str, then: str = "") -> None:
+        self.data, self.then = data, then
 
     def start(self, args, *, channel_fd, token, cwd, memory_mb, file_mb, extra_env):
         from grader.engine import sandbox
 
-        code = f"import os; os.write({channel_fd}, {self.data.encode()!r})"
+        code = f"import os; os.write({channel_fd}, {self.data.encode()!r}); {self.then}"
         return sandbox.spawn([sys.executable, "-c", code], token=token, cwd=cwd, pass_fds=(channel_fd,),
                              memory_mb=memory_mb, file_mb=file_mb, extra_env=extra_env)
+
+
+@pytest.mark.parametrize(("ending", "blamed_on"), [("raise SystemExit(70)", "grader"),
+                                                  ("os.kill(os.getpid(), 9)", "learner")])
+def test_a_grading_process_that_ends_before_ready(tmp_path, ending, blamed_on):
+    """The learner's code never runs in the examiner: one that exits by itself before the module's
+    first import is through is the grader's failure (exit 3), not "does your module crash?".
+    Killed by a signal, it may be the learner's doing (memory, a sandbox without signal scoping)."""
+    target = tmp_path / "upload.py"
+    target.write_text(BASE)
+    launcher = GarbageLauncher("", then=ending)
+    if blamed_on == "grader":
+        with pytest.raises(runner.GraderBroke, match="before the module's first import"):
+            runner.grade(target, "upload", launcher=launcher)
+    else:
+        report = runner.grade(target, "upload", launcher=launcher)
+        assert report.status == "error" and "ended while importing upload.py (killed by SIGKILL)" in report.error
 
 
 def test_malformed_frames_close_the_wire_and_nothing_else():

@@ -78,6 +78,7 @@ class Attempt:
     timed_out: str | None = None  # "import", "check" or "run"
     overfull: str | None = None  # how far the learner's code went past the scratch folder's limits
     exit_status: str = ""
+    exit_code: int | None = None  # negative: killed by that signal
     stderr: bytes = b""
     pytest_exit: int | None = None
     isolation: str | None = None
@@ -230,7 +231,8 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
             except subprocess.TimeoutExpired:
                 pass
     finally:
-        attempt.exit_status = _exit_status(proc.poll())
+        attempt.exit_code = proc.poll()
+        attempt.exit_status = _exit_status(attempt.exit_code)
         selector.close()
         os.close(read_fd)
         sandbox.end_everything(proc, token)
@@ -451,12 +453,16 @@ def _why_no_plan(attempt: Attempt, target: Path, limits: Limits) -> str:
                 "loop or a blocking call at module level?")
     if attempt.timed_out == "run":
         return f"grading took longer than {limits.run_s:g} s in all"
-    if not attempt.ready:
+    tail = " | ".join(attempt.stderr.decode("utf-8", "replace").strip().splitlines()[-3:])
+    if not attempt.ready and (attempt.exit_code is None or attempt.exit_code < 0):
+        # Killed before the module's first import was through: the learner's code may have had
+        # a hand in it (memory, or a sandbox that cannot scope signals).
         return (f"the grading process ended while importing {target.name} "
                 f"({attempt.exit_status}): does it call os._exit() or crash at import time?")
-    tail = attempt.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-    raise GraderBroke("the grading process ended before it listed the checks "
-                      f"({attempt.exit_status}): " + " | ".join(tail))
+    if not attempt.ready:  # it exited by itself: the learner's code never runs in it, so ours failed
+        raise GraderBroke(f"the grading process ended before the module's first import was through "
+                          f"({attempt.exit_status}): {tail}")
+    raise GraderBroke(f"the grading process ended before it listed the checks ({attempt.exit_status}): {tail}")
 
 
 class Launcher(Protocol):
