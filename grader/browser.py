@@ -108,11 +108,27 @@ def _high(fd: int) -> int:
 class Chromium:
     """One headless Chromium process with its own profile, and the pipe ends that drive it."""
 
-    def __init__(self, executable: str, profile: Path) -> None:
+    def __init__(self, executable: str, profile: Path, *, start: bool = True) -> None:
+        """`start=False`: the pipes are made (and can be lent) now, the process when `start()` is called."""
         self.executable, self.profile = executable, profile
         self.profile.mkdir(parents=True, exist_ok=True)
         cmd_r, self.cmd_w = map(_high, os.pipe())
         self.resp_r, resp_w = map(_high, os.pipe())
+        self._its_ends: tuple[int, int] | None = (cmd_r, resp_w)
+        self.proc: subprocess.Popen | None = None
+        if start:
+            try:
+                self.start()
+            except BrowserError:
+                self.close()
+                raise
+
+    def start(self) -> None:
+        """Start the process, once, on the pipes made with this object."""
+        if self._its_ends is None:
+            return
+        cmd_r, resp_w = self._its_ends
+        self._its_ends = None
 
         def in_child() -> None:  # only async-signal-safe calls: the grader has threads
             os.dup2(cmd_r, 3)
@@ -128,8 +144,6 @@ class Chromium:
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(3, 4),
                     preexec_fn=in_child, start_new_session=True)
         except OSError as exc:
-            for fd in (self.cmd_w, self.resp_r):
-                os.close(fd)
             raise BrowserError(f"could not start {self.executable}: {exc}") from exc
         finally:
             os.close(cmd_r)
@@ -138,8 +152,12 @@ class Chromium:
     def devtools(self, deadline: float) -> DevTools:
         return DevTools(self.cmd_w, self.resp_r, deadline=deadline, log=self.log_tail)
 
+    @property
+    def started(self) -> bool:
+        return self._its_ends is None
+
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.proc is not None and self.proc.poll() is None
 
     def log_tail(self) -> str:
         try:
@@ -150,8 +168,11 @@ class Chromium:
 
     def close(self) -> None:
         """Kill the browser's whole process group (closing the pipe alone would also end it)."""
-        for fd in (self.cmd_w, self.resp_r):
+        for fd in (self.cmd_w, self.resp_r, *(self._its_ends or ())):
             os.close(fd)
+        self._its_ends = None
+        if self.proc is None:
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
@@ -184,22 +205,32 @@ def open_browser(executable: str, profile: Path, *, deadline: float) -> Iterator
 class SharedBrowser:
     """A browser kept for many grades of a batch, and handed to each one clean."""
 
-    def __init__(self, executable: str) -> None:
-        self.executable = executable
+    def __init__(self, executable: str, *, deferred: bool = False) -> None:
+        """`deferred`: a new browser is lent before it runs, and started by `start()`."""
+        self.executable, self.deferred = executable, deferred
         self._browser: Chromium | None = None
         self._profile: tempfile.TemporaryDirectory | None = None
 
     def lend(self) -> tuple[int, int]:
-        """The pipe ends (command, response) of a tidy, running browser."""
-        if self._browser is not None:
+        """The pipe ends (command, response) of a tidy, running browser (deferred: of one that
+        runs once `start()` is called)."""
+        if self._browser is not None and self._browser.started:
             try:
                 self._tidy(self._browser.devtools(time.monotonic() + TIDY_S))
             except (BrowserError, OSError, ValueError):
                 self.close()
         if self._browser is None:
             self._profile = tempfile.TemporaryDirectory(prefix="docchat-chromium-")
-            self._browser = Chromium(self.executable, Path(self._profile.name))
+            self._browser = Chromium(self.executable, Path(self._profile.name), start=not self.deferred)
         return self._browser.cmd_w, self._browser.resp_r
+
+    def start(self) -> None:
+        """Start the browser lent before it ran (nothing if there is none, or it runs)."""
+        if self._browser is not None:
+            try:
+                self._browser.start()
+            except BrowserError:
+                self.close()  # the check that needs it says it could not reach a browser
 
     def _tidy(self, tools: DevTools) -> None:
         """Blank what the last grade left open; its first answer also drains the pipe of old ones."""

@@ -212,6 +212,33 @@ def test_a_single_grade_starts_its_browser_beside_the_sandbox_and_ends_it(monkey
 
 
 @needs_chromium
+def test_a_single_grade_starts_its_browser_only_once_the_module_imports(tmp_path, monkeypatch) -> None:
+    """The browser is lent at once but started when the module's first import is through: its
+    start-up does not slow the sandbox's and the examiner's, and a file that cannot even be
+    imported costs no browser at all."""
+    from grader import browser as browsers
+    from grader.api import grade
+
+    started: list[float] = []
+    real_start = browsers.Chromium.start
+
+    def start(self) -> None:
+        if not self.started:
+            started.append(time.monotonic())
+        real_start(self)
+
+    monkeypatch.setattr(browsers.Chromium, "start", start)
+    broken = tmp_path / "streaming.py"
+    broken.write_text("from fastapi import FastAPI\napp = FastAPI(\n")
+    report = grade(broken)
+    assert report["status"] == "error" and started == [], report
+    from tests.conftest import ROOT
+
+    report = grade(ROOT / "solutions" / "streaming.py")
+    assert report["status"] == "passed" and len(started) == 1, report
+
+
+@needs_chromium
 def test_a_batch_grade_gets_both_its_warm_browser_and_its_lanes_sandbox(tmp_path) -> None:
     """A browser grade is lent two things at once: the browser's pipe ends and its lane's warm
     sandbox template. The fork server once dropped the last descriptor, so every such grade

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -132,7 +133,8 @@ def _exit_status(code: int | None) -> str:
 
 def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limits, scratch: Path,
               extra_checks: list[Path], deadline: float, launcher: Launcher, isolation: str,
-              lane_env: dict[str, str] | None = None, writable: Path | None = None) -> Attempt:
+              lane_env: dict[str, str] | None = None, writable: Path | None = None,
+              on_ready: Callable[[], None] = lambda: None) -> Attempt:
     """One grading process, from its start to its end. `writable`: all the learner's code may
     write to (a lane's folder: its HOME and TMPDIR too), measured against the disk limits."""
     attempt = Attempt()
@@ -202,6 +204,7 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
                         attempt.fatal = record["error"]
                     elif event == "ready":
                         attempt.ready = True
+                        on_ready()
                         attempt.isolation = record.get("isolation")
                     elif event == "plan":
                         attempt.plan = record["checks"]
@@ -323,13 +326,15 @@ def _lend(lane, launcher: Launcher, again: bool = False) -> dict[str, str]:
 
 
 def _early_browser(drill: str, launcher: Launcher) -> browser.SharedBrowser | None:
-    """For a single grade of a drill whose checks need Chromium: a browser started now, beside
-    the sandbox and the examiner, and lent to the browser check (as a batch lends a warm one),
-    so that its start-up is not on the way. A batch's fork server has its own to lend."""
+    """For a single grade of a drill whose checks need Chromium: a browser lent to the browser
+    check (as a batch lends a warm one) and started once the module's first import is through,
+    so that its start-up runs beside the first checks rather than at the browser check, and
+    not beside the sandbox's and the examiner's own (nor at all for a module that cannot be
+    imported). A batch's fork server has its own to lend."""
     if not isinstance(launcher, sandbox.ExecLauncher) or "chromium" not in manifest.load().drill(drill).needs:
         return None
     executable = browser.find_chromium()
-    return browser.SharedBrowser(executable) if executable else None
+    return browser.SharedBrowser(executable, deferred=True) if executable else None
 
 
 def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], shown_as: str | None,
@@ -354,7 +359,8 @@ def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], s
             if chromium is not None:  # each attempt: tidied, or a new one if it died
                 browser.lend_to(launcher, chromium)
             attempt = _run_once(private, target.name, drill, todo, limits, scratch, extra_checks,
-                                deadline, launcher, isolation, lane_env, lane.folder if lane else None)
+                                deadline, launcher, isolation, lane_env, lane.folder if lane else None,
+                                on_ready=chromium.start if chromium is not None else lambda: None)
             report.isolation = attempt.isolation or report.isolation or (
                 isolation if isolation in BACKENDS else None)
             if attempt.broken:
