@@ -438,3 +438,34 @@ def test_reports_lose_what_differs_from_run_to_run(tmp_path):
         CheckResult("upload.saves_bytes", "core", "t", "failed", message, "h", 0.1)])
     assert runner.normalize(report).checks[0].message == (
         "opened http://127.0.0.1:<port>/?q=x; saved ada/uploads/a.pdf and <scratch>/check_saves_bytes/uploads/b.pdf")
+
+
+def test_a_lane_that_cannot_be_tidied_is_replaced_not_the_end_of_the_batch(tmp_path, monkeypatch):
+    """Emptying a lane after a grade failing (its folder gone, say) costs that lane, not the
+    batch: the grade's verdict stands and the next grade gets a fresh lane."""
+    from grader.batch import lanes
+    from grader.engine import isolation
+
+    if isolation.available() == ("none",):
+        pytest.skip("no sandbox on this machine: a batch has no lanes")
+    made, real_after = [], isolation.Lane.after_grade
+    real_init = isolation.Lane.__init__
+
+    def init(self, *args, **kwargs):
+        made.append(self)
+        real_init(self, *args, **kwargs)
+
+    def after_grade(self):
+        if self is made[0]:
+            raise FileNotFoundError("the lane's folder is gone")
+        real_after(self)
+
+    monkeypatch.setattr(isolation.Lane, "__init__", init)
+    monkeypatch.setattr(isolation.Lane, "after_grade", after_grade)
+    for learner in ("ada", "bo"):
+        (tmp_path / "in" / learner / "drills").mkdir(parents=True)
+        (tmp_path / "in" / learner / "drills" / "errors.py").write_bytes((ROOT / "solutions" / "errors.py").read_bytes())
+    code = lanes.main([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--drills", "errors", "--jobs", "1"])
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert code == 0 and {results[l]["errors"]["status"] for l in ("ada", "bo")} == {"passed"}
+    assert len(made) == 2 and not made[0].folder.exists(), "the untidy lane closed, a fresh one made"

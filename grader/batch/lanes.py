@@ -14,6 +14,7 @@ or what changed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import queue
 import re
@@ -287,9 +288,19 @@ class Batch:
                            time.monotonic() - started, broke=str(exc))
         finally:
             if lane is not None:
-                lane.after_grade()
+                self.tidy(server, lane)
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
         return Outcome(self.normalize(report), time.monotonic() - started, broke)
+
+    def tidy(self, server: ForkServer, lane: isolation.Lane) -> None:
+        """After a grade: its lane emptied for the next one, or, if that fails, replaced (the
+        grade's verdict stands; a lane that cannot be tidied must not end the batch)."""
+        try:
+            lane.after_grade()
+        except Exception:  # noqa: BLE001
+            self.lanes.pop(id(server), None)
+            with contextlib.suppress(Exception):
+                lane.close()
 
     def lane_of(self, server: ForkServer) -> isolation.Lane | None:
         """The sandbox lane of `server` (one per lane, kept warm across its grades)."""
