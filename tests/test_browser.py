@@ -218,6 +218,7 @@ def test_a_single_grade_starts_its_browser_only_once_the_module_imports(tmp_path
     imported costs no browser at all."""
     from grader import browser as browsers
     from grader.api import grade
+    from tests.conftest import ROOT
 
     started: list[float] = []
     real_start = browsers.Chromium.start
@@ -232,8 +233,6 @@ def test_a_single_grade_starts_its_browser_only_once_the_module_imports(tmp_path
     broken.write_text("from fastapi import FastAPI\napp = FastAPI(\n")
     report = grade(broken)
     assert report["status"] == "error" and started == [], report
-    from tests.conftest import ROOT
-
     report = grade(ROOT / "solutions" / "streaming.py")
     assert report["status"] == "passed" and len(started) == 1, report
 

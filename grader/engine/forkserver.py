@@ -40,7 +40,7 @@ WARM_MODULES = (
     "httpx2", "pytest", "_pytest.config", "grader.engine.examiner", "grader.engine.plugin", "grader.fixtures",
 )
 MESSAGE_MAX = 1 << 20
-FDS_MAX = 16  # descriptors in one spawn request: stdout, stderr, the channel, and every lent one
+FDS_MAX = 16  # descriptors a spawn request may carry: stdout, stderr, the channel, and every lent one
 
 
 # -- the parent's side ------------------------------------------------------------------
@@ -88,15 +88,11 @@ class ForkServer:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         lent = {var: fds for var, fds in self._lent.items() if fds}
-        fds = [out_w, err_w, channel_fd, *(fd for fds in lent.values() for fd in fds)]
-        if len(fds) > FDS_MAX:
-            for fd in (out_r, out_w, err_r, err_w):
-                os.close(fd)
-            raise GraderBroke(f"the grader lent a grading process {len(fds) - 3} descriptors, over {FDS_MAX - 3}")
         request = {"cmd": "spawn", "args": args, "cwd": str(cwd), "env": sandbox.child_env(token, {**self.env, **extra_env}),
                    "memory_mb": memory_mb, "file_mb": file_mb, "lent": {var: len(fds) for var, fds in lent.items()}}
         try:
-            socket.send_fds(sock, [json.dumps(request).encode()], fds)
+            socket.send_fds(sock, [json.dumps(request).encode()],
+                            [out_w, err_w, channel_fd, *(fd for fds in lent.values() for fd in fds)])
         finally:
             os.close(out_w)
             os.close(err_w)

@@ -78,12 +78,15 @@ class Attempt:
     progress: str = ""
     timed_out: str | None = None  # "import", "check" or "run"
     overfull: str | None = None  # how far the learner's code went past the scratch folder's limits
-    exit_status: str = ""
-    exit_code: int | None = None  # negative: killed by that signal
+    exit_code: int | None = None  # None: still running; negative: killed by that signal
     stderr: bytes = b""
     pytest_exit: int | None = None
     isolation: str | None = None
     broken: str | None = None  # a record that breaks the protocol: this grade is an error
+
+    @property
+    def exit_status(self) -> str:
+        return _exit_status(self.exit_code)
 
 
 def _text(value: object, limit: int = TEXT_MAX) -> bool:
@@ -134,7 +137,7 @@ def _exit_status(code: int | None) -> str:
 def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limits, scratch: Path,
               extra_checks: list[Path], deadline: float, launcher: Launcher, isolation: str,
               lane_env: dict[str, str] | None = None, writable: Path | None = None,
-              on_ready: Callable[[], None] = lambda: None) -> Attempt:
+              on_ready: Callable[[], None] | None = None) -> Attempt:
     """One grading process, from its start to its end. `writable`: all the learner's code may
     write to (a lane's folder: its HOME and TMPDIR too), measured against the disk limits."""
     attempt = Attempt()
@@ -204,7 +207,8 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
                         attempt.fatal = record["error"]
                     elif event == "ready":
                         attempt.ready = True
-                        on_ready()
+                        if on_ready is not None:
+                            on_ready()
                         attempt.isolation = record.get("isolation")
                     elif event == "plan":
                         attempt.plan = record["checks"]
@@ -235,7 +239,6 @@ def _run_once(source: Path, name: str, drill: str, only: list[str], limits: Limi
                 pass
     finally:
         attempt.exit_code = proc.poll()
-        attempt.exit_status = _exit_status(attempt.exit_code)
         selector.close()
         os.close(read_fd)
         sandbox.end_everything(proc, token)
@@ -360,7 +363,7 @@ def _grade(target: Path, drill: str, limits: Limits, extra_checks: list[Path], s
                 browser.lend_to(launcher, chromium)
             attempt = _run_once(private, target.name, drill, todo, limits, scratch, extra_checks,
                                 deadline, launcher, isolation, lane_env, lane.folder if lane else None,
-                                on_ready=chromium.start if chromium is not None else lambda: None)
+                                on_ready=chromium.start if chromium is not None else None)
             report.isolation = attempt.isolation or report.isolation or (
                 isolation if isolation in BACKENDS else None)
             if attempt.broken:
