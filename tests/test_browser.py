@@ -100,6 +100,52 @@ def test_a_hanging_startup_is_bounded() -> None:
         pass
 
 
+def test_stopping_lets_an_open_request_finish_then_runs_the_shutdown() -> None:
+    """The fast stop keeps uvicorn's graceful one: answered, then the lifespan's shutdown."""
+    events: list[str] = []
+    entered = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        events.append("shutdown")
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/slow")
+    async def slow() -> dict:
+        entered.set()
+        await asyncio.sleep(0.3)
+        events.append("answered")
+        return {"ok": True}
+
+    answers: list[int] = []
+    with serving(app) as live:
+        pending = threading.Thread(target=lambda: answers.append(httpx.get(f"{live.url}/slow").status_code))
+        pending.start()
+        assert entered.wait(5)
+    pending.join(5)
+    assert answers == [200]
+    assert events == ["answered", "shutdown"]
+
+
+def test_a_request_that_never_ends_is_cut_off_at_the_graceful_limit() -> None:
+    app = FastAPI()
+    entered = threading.Event()
+
+    @app.get("/forever")
+    async def forever() -> dict:
+        entered.set()
+        await asyncio.sleep(60)
+        return {}
+
+    started = time.monotonic()
+    with serving(app) as live:
+        threading.Thread(target=lambda: httpx.get(f"{live.url}/forever", timeout=10), daemon=True).start()
+        assert entered.wait(5)
+    assert time.monotonic() - started < 5  # graceful limit 1 s, then cancelled, well inside stop_s
+
+
 def test_find_chromium_looks_on_path(monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     assert find_chromium() is None
