@@ -50,6 +50,13 @@ class GraderClient(TestClient):
     def app_state(self, value: dict) -> None:
         self._lifespan_state = value
 
+    @property
+    def request_state(self) -> Any:
+        """What `drive` puts in a request's scope as the lifespan's state: nothing for an app
+        host's app (it hands each request the state itself; fetching it would only cost round
+        trips), else a copy of it, as the TestClient gives."""
+        return {} if isinstance(self.app, RemoteApp) else self._lifespan_state
+
     def request(self, method: str, url: Any, **kwargs: Any) -> Any:
         self._progress(f"waiting for the answer to {method} {url}")
         return super().request(method, url, **kwargs)
@@ -57,7 +64,7 @@ class GraderClient(TestClient):
     def drive(self, method: str, path: str, **kwargs: Any) -> Exchange:
         """Send one request through the direct ASGI driver, on this client's event loop."""
         self._progress(f"waiting for the answer to {method} {path}")
-        return self.portal.call(partial(drive, self.app, method, path, state=self.app_state, **kwargs))
+        return self.portal.call(partial(drive, self.app, method, path, state=self.request_state, **kwargs))
 
 
 @pytest.fixture

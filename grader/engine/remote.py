@@ -397,7 +397,10 @@ SCOPE_KEYS = ("type", "asgi", "http_version", "method", "scheme", "path", "raw_p
 class RemoteApp:
     """An ASGI app whose every message goes to the learner's app in the app host.
 
-    Other attributes are the learner's FastAPI object's (`app.state`, `app.router`, ...).
+    Other public attributes are the learner's FastAPI object's (`app.state`, `app.router`, ...).
+    Private and special names stay here: what inspects the proxy (TestClient asking whether it
+    is an async callable looks up `__name__` and `_is_coroutine`) learns about the proxy,
+    without a round trip to the app host for each.
     """
 
     def __init__(self, host: AppHost, app: Remote, path: Path) -> None:
@@ -406,6 +409,8 @@ class RemoteApp:
         object.__setattr__(self, "_path", path)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._remote, name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -179,7 +179,7 @@ async def in_flight(client: Any, query: str, watch: Watch) -> AsyncIterator[Rece
 
     async def run() -> None:
         try:
-            received.exchange = await drive(client.app, "GET", "/chat", query=query, state=client.app_state,
+            received.exchange = await drive(client.app, "GET", "/chat", query=query, state=client.request_state,
                                             disconnect=received.disconnect, on_body=received.add)
         except anyio.get_cancelled_exc_class():
             raise
