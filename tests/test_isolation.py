@@ -288,20 +288,23 @@ def test_a_grading_process_that_ends_before_ready(tmp_path, ending, blamed_on):
 
 def test_malformed_frames_close_the_wire_and_nothing_else():
     rng = random.Random(5)
-    for _ in range(40):
+    malformed = [wire.HEAD.pack(1 << 30, 0), wire.HEAD.pack(2, 0) + b"[]",
+                 wire.HEAD.pack(20, 3) + b'{"k":"q","i":1,"t":[]}' + b"abc",
+                 wire.HEAD.pack(25, 0) + b'{"k":"q","i":1,"t":["x"]}',  # tail sizes that are not sizes
+                 wire.HEAD.pack(25, 1) + b'{"k":"q","i":1,"t":[0.5]}' + b"a"]
+    garbage = [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64))) for _ in range(35)]
+    for frame in malformed + garbage:
         ours, theirs = socket.socketpair()
         closed = []
         peer = wire.Peer(ours, wire.Refs(lambda ref, meta: None), describe=lambda o: {}, home=lambda v: None,
                          handle=lambda op, args: None, dispatch=lambda job, op: job(), on_close=closed.append)
         peer.start()
-        garbage = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64)))
-        theirs.sendall(rng.choice([garbage, wire.HEAD.pack(1 << 30, 0), wire.HEAD.pack(2, 0) + b"[]",
-                                   wire.HEAD.pack(20, 3) + b'{"k":"q","i":1,"t":[]}' + b"abc"]))
+        theirs.sendall(frame)
         theirs.close()
         deadline = time.monotonic() + 5
         while not closed and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert closed and peer.closed
+        assert closed and peer.closed, frame
         with pytest.raises(wire.WireError):
             peer.call("anything", timeout=1)
 

@@ -27,6 +27,7 @@ CANCEL = "_cancel"  # the one operation the wire answers itself
 HEAD_MAX = 4 << 20  # a JSON head larger than this is an attack, not a request
 TAIL_MAX = 64 << 20  # the largest binary tail: far above any body piece the grader sends
 DEPTH_MAX = 64
+IOV_MAX = 64  # buffers per sendmsg, far under the kernel's 1024
 
 
 PLAIN = (bool, int, float, str)
@@ -151,35 +152,58 @@ def decode(data: Any, refs: Refs, tail: list[bytes], depth: int = 0) -> Any:
     raise WireError("a value of an unknown kind")
 
 
-def read_exactly(sock: socket.socket, n: int) -> bytes:
-    chunks, left = [], n
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            raise WireError("the other side went away")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+class FrameReader:
+    """Reads one socket's frames through a buffer it keeps, so that a big body costs one copy
+    out of it rather than fresh memory (and page faults) for each piece the kernel hands over."""
+
+    KEEP = 4 << 20  # a buffer for a larger frame is made for that frame only
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray(64 << 10)
+
+    def _read(self, n: int) -> memoryview:
+        buffer = self._buffer if n <= len(self._buffer) else bytearray(n)
+        if n <= self.KEEP:
+            self._buffer = buffer
+        view, got = memoryview(buffer)[:n], 0
+        while got < n:
+            chunk = self.sock.recv_into(view[got:], n - got)
+            if not chunk:
+                raise WireError("the other side went away")
+            got += chunk
+        return view
+
+    def frame(self) -> tuple[dict, list[bytes]]:
+        head_len, tail_len = HEAD.unpack(self._read(HEAD.size))
+        if head_len > HEAD_MAX or tail_len > TAIL_MAX:
+            raise WireError(f"a frame of {head_len + tail_len} bytes, over the limit")
+        view = self._read(head_len + tail_len)
+        try:
+            head = json.loads(bytes(view[:head_len]))
+        except ValueError:
+            raise WireError("a frame that is not JSON") from None
+        sizes = head.get("t", []) if isinstance(head, dict) else None
+        if not isinstance(head, dict) or not isinstance(sizes, list) or not all(
+                type(s) is int and s >= 0 for s in sizes) or sum(sizes) != tail_len:
+            raise WireError("a malformed frame")
+        tail, at = [], head_len
+        for size in sizes:
+            tail.append(bytes(view[at:at + size]))
+            at += size
+        return head, tail
 
 
-def read_frame(sock: socket.socket) -> tuple[dict, list[bytes]]:
-    head_len, tail_len = HEAD.unpack(read_exactly(sock, HEAD.size))
-    if head_len > HEAD_MAX or tail_len > TAIL_MAX:
-        raise WireError(f"a frame of {head_len + tail_len} bytes, over the limit")
-    try:
-        head = json.loads(read_exactly(sock, head_len))
-    except ValueError:
-        raise WireError("a frame that is not JSON") from None
-    blob = read_exactly(sock, tail_len)
-    sizes = head.get("t", []) if isinstance(head, dict) else None
-    if not isinstance(head, dict) or not isinstance(sizes, list) or sum(
-            s for s in sizes if isinstance(s, int) and s >= 0) != tail_len:
-        raise WireError("a malformed frame")
-    tail, at = [], 0
-    for size in sizes:
-        tail.append(blob[at:at + size])
-        at += size
-    return head, tail
+def send_parts(sock: socket.socket, parts: list[bytes]) -> None:
+    """Send `parts` back to back, without joining them first (a big body is not copied again)."""
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        sent = sock.sendmsg(views[:IOV_MAX])
+        while sent:
+            if sent >= len(views[0]):
+                sent -= len(views.pop(0))
+            else:
+                views[0], sent = views[0][sent:], 0
 
 
 class Peer:
@@ -252,17 +276,17 @@ class Peer:
         head["v"] = encode(value, self.refs, tail, self._describe, self._home)
         head["t"] = [len(t) for t in tail]
         data = json.dumps(head, separators=(",", ":")).encode()
-        frame = b"".join([HEAD.pack(len(data), sum(head["t"])), data, *tail])
         with self._send_lock:
             try:
-                self.sock.sendall(frame)
+                send_parts(self.sock, [HEAD.pack(len(data), sum(head["t"])), data, *tail])
             except OSError as exc:
                 raise WireError(f"the other side went away ({exc.strerror})") from None
 
     def _read(self) -> None:
+        reader = FrameReader(self.sock)
         try:
             while True:
-                head, tail = read_frame(self.sock)
+                head, tail = reader.frame()
                 self._receive(head, tail)
         except WireError as exc:
             self.close(str(exc))
