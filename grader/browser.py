@@ -47,6 +47,10 @@ FLAGS = (
     "--disable-component-update", "--disable-sync", "--disable-extensions",
     "--disable-default-apps", "--no-proxy-server", "--mute-audio", "--password-store=basic",
     "--remote-debugging-pipe",
+    # A page left for the next (blanking a lent browser between grades, a form submitted) ends,
+    # rather than living on in the back-forward cache: nothing of one grade's page outlasts it,
+    # and a visit costs about half the browser's CPU (150 -> 80 ms, measured).
+    "--disable-back-forward-cache",
 )
 
 

@@ -234,6 +234,35 @@ def test_a_shared_browser_is_lent_clean_to_grade_after_grade(tmp_path, monkeypat
 
 
 @needs_chromium
+def test_a_page_left_between_grades_ends_rather_than_waiting_in_the_back_forward_cache(monkeypatch) -> None:
+    """Blanking a lent browser ends the last grade's page: none of it stays alive, cached for a
+    Back button nobody presses (which also cost every visit about twice the browser's CPU)."""
+    left: list[str] = []
+    app = page_app("<p>page</p><script>addEventListener('pagehide', e => "
+                   "navigator.sendBeacon('/left?persisted=' + e.persisted))</script>")
+
+    @app.post("/left")
+    def leaving(persisted: str) -> dict:
+        left.append(persisted)
+        return {}
+
+    shared = SharedBrowser(CHROMIUM)
+    try:
+        with serving(app) as live:
+            monkeypatch.setenv(LENT_VAR, ",".join(map(str, shared.lend())))
+            with open_browser(CHROMIUM, Path("unused"), deadline=time.monotonic() + 20) as browser:
+                session = browser.open(live.url + "/")
+                assert "page" in browser.wait_for_text(session, "page", 10)
+            shared.lend()  # the next grade's turn: the tab is blanked
+            deadline = time.monotonic() + 5
+            while not left and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert left == ["false"]
+    finally:
+        shared.close()
+
+
+@needs_chromium
 def test_a_single_grade_starts_its_browser_beside_the_sandbox_and_ends_it(monkeypatch) -> None:
     """`docchat-grade drills/streaming.py` starts Chromium at once, lends it to the browser check
     (its start-up is then off the way) and ends it with the grade."""
