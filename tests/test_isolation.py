@@ -291,7 +291,10 @@ def test_malformed_frames_close_the_wire_and_nothing_else():
     malformed = [wire.HEAD.pack(1 << 30, 0), wire.HEAD.pack(2, 0) + b"[]",
                  wire.HEAD.pack(20, 3) + b'{"k":"q","i":1,"t":[]}' + b"abc",
                  wire.HEAD.pack(25, 0) + b'{"k":"q","i":1,"t":["x"]}',  # tail sizes that are not sizes
-                 wire.HEAD.pack(25, 1) + b'{"k":"q","i":1,"t":[0.5]}' + b"a"]
+                 wire.HEAD.pack(25, 1) + b'{"k":"q","i":1,"t":[0.5]}' + b"a",
+                 wire.HEAD.pack(200_000, 0) + b"[" * 200_000,  # nested past the JSON parser's depth
+                 wire.HEAD.pack(38, 0) + b'{"k":"a","i":1,"v":{"o":1,"repr":"x"}}',  # an answer to no call
+                 ]
     garbage = [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64))) for _ in range(35)]
     for frame in malformed + garbage:
         ours, theirs = socket.socketpair()

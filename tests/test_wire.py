@@ -1,11 +1,14 @@
 """The wire's frames: big bodies in several pieces arrive whole and in order, however the
-kernel splits them, and a send the kernel takes only part of is finished."""
+kernel splits them; a send the kernel takes only part of is finished; and a frame that cannot
+be read, whatever the reason, closes the wire."""
 
 from __future__ import annotations
 
 import os
 import socket
 import threading
+
+import pytest
 
 from grader.engine import wire
 
@@ -55,3 +58,26 @@ def test_a_partial_send_is_finished() -> None:
     sock = Stingy()
     wire.send_parts(sock, parts)
     assert bytes(sock.received) == b"".join(parts)
+
+
+def test_a_frame_that_raises_anything_while_read_closes_the_wire() -> None:
+    """Not only the wire's own errors: whatever reading a frame raises ends the wire, so that
+    the other side's calls fail at once instead of waiting on a reader that has died."""
+    ours, theirs = socket.socketpair()
+    closed: list[str] = []
+
+    def proxy(ref: int, meta: dict) -> None:
+        raise ValueError("a stand-in that cannot be made")
+
+    peer = wire.Peer(ours, wire.Refs(proxy), describe=lambda o: {}, home=lambda v: None,
+                     handle=lambda op, args: None, dispatch=lambda job, op: job(), on_close=closed.append)
+    peer.start()
+    pending = peer.request("anything")
+    head = b'{"k":"a","i":1,"v":{"o":7},"t":[]}'
+    theirs.sendall(wire.HEAD.pack(len(head), 0) + head)
+    try:
+        with pytest.raises(wire.WireError):
+            pending.result(timeout=5)
+        assert closed and "ValueError" in closed[0]
+    finally:
+        theirs.close()

@@ -181,7 +181,7 @@ class FrameReader:
         view = self._read(head_len + tail_len)
         try:
             head = json.loads(bytes(view[:head_len]))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested past the parser's depth
             raise WireError("a frame that is not JSON") from None
         sizes = head.get("t", []) if isinstance(head, dict) else None
         if not isinstance(head, dict) or not isinstance(sizes, list) or not all(
@@ -292,6 +292,8 @@ class Peer:
             self.close(str(exc))
         except OSError as exc:
             self.close(f"the connection broke ({exc})")
+        except Exception as exc:  # noqa: BLE001 - whatever a frame does, the wire closes: never half-dead
+            self.close(f"a frame that could not be read ({type(exc).__name__})")
 
     def _receive(self, head: dict, tail: list[bytes]) -> None:
         kind, call_id = head.get("k"), head.get("i")
