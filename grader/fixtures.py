@@ -32,17 +32,25 @@ class GraderClient(TestClient):
 
     def __init__(self, learner: Learner, progress: Callable[[str], None], **kwargs: Any) -> None:
         self._lifespan_state: dict = {}
+        # Starlette reads `app_state` while it sets up (for its transport, and for the lifespan's
+        # scope). An app host hands the lifespan and each request its state itself, so there
+        # the local dict will do, without a round trip for each read.
+        self._setting_up = True
         super().__init__(learner.app, **kwargs)
-        if isinstance(self.app, RemoteApp):
-            # The app host hands each request the lifespan's state itself: the transport copies
-            # an empty dict per request instead of the remote one (five round trips).
-            self._transport.app_state = {}
+        self._setting_up = False
         self._progress = progress
+
+    def __enter__(self) -> GraderClient:
+        self._setting_up = True
+        try:
+            return super().__enter__()
+        finally:
+            self._setting_up = False
 
     @property
     def app_state(self) -> Any:
         """The state the app's lifespan yielded, as the app host holds it."""
-        if isinstance(self.app, RemoteApp):
+        if isinstance(self.app, RemoteApp) and not self._setting_up:
             return self.app.lifespan_state
         return self._lifespan_state
 

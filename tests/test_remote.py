@@ -69,6 +69,7 @@ def test_making_a_test_client_asks_the_app_host_nothing(counted) -> None:
 def test_each_request_is_one_call_with_the_lifespan_state_given_by_the_app_host(counted) -> None:
     app, sent = counted
     with GraderClient(SimpleNamespace(app=app), progress=lambda text: None) as client:
+        assert sent["state"] == sent["look"] == 0, "setting up fetches no state either"
         sent.clear()
         assert client.get("/answer").json() == {"answer": 42}
         assert json.loads(client.drive("GET", "/answer").body) == {"answer": 42}
