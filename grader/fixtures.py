@@ -59,11 +59,11 @@ class GraderClient(TestClient):
         self._lifespan_state = value
 
     @property
-    def request_state(self) -> Any:
-        """What `drive` puts in a request's scope as the lifespan's state: nothing for an app
-        host's app (it hands each request the state itself; fetching it would only cost round
-        trips), else a copy of it, as the TestClient gives."""
-        return {} if isinstance(self.app, RemoteApp) else self._lifespan_state
+    def request_state(self) -> dict:
+        """What `drive` copies into a request's scope as the lifespan's state, as the TestClient
+        does: the local dict the lifespan filled (for an app host's app it stays empty: the app
+        host hands each request the state itself)."""
+        return self._lifespan_state
 
     def request(self, method: str, url: Any, **kwargs: Any) -> Any:
         self._progress(f"waiting for the answer to {method} {url}")
