@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from grader.fakes.docchat import pdf  # noqa: E402
 from grader.live_server import serving  # noqa: E402
-from tests.redis_server import MISSING, REDIS_SERVER, redis_server, wait_for  # noqa: E402
+from tests.conftest import wait_for  # noqa: E402
+from tests.redis_server import MISSING, REDIS_SERVER, redis_server  # noqa: E402
 
 WORDS = ("budget plan river engine museum harvest signal ladder orbit garden lantern copper "
          "meadow pilot quarry ribbon saddle timber velvet walnut anchor canyon dune ember "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,15 @@ SOLUTIONS = ROOT / "solutions"
 DRILLS = ROOT / "drills"
 
 pytest_plugins = ["pytester"]
+
+
+def wait_for(ready: Callable[[], object], timeout: float = 20.0, what: str = "the condition") -> None:
+    """Poll `ready` until it holds; fail the test (never hang) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
 
 
 @pytest.fixture

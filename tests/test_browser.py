@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from grader.browser import LENT_VAR, SharedBrowser, find_chromium, open_browser
 from grader.live_server import ServerError, serving
+from tests.conftest import wait_for
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
@@ -68,18 +69,12 @@ def test_counts_the_requests_still_open() -> None:
         with httpx.Client() as client:
             pending = threading.Thread(target=client.get, args=(f"{live.url}/slow",))
             pending.start()
-            deadline = time.monotonic() + 5
-            while live.open_requests != 1 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert live.open_requests == 1
+            wait_for(lambda: live.open_requests == 1, 5, "the request to count as open")
             release.set()
             pending.join(5)
         # The client has its answer a moment before the app's call returns (which is when the
         # request stops counting as open): wait for that moment, within a bound.
-        deadline = time.monotonic() + 5
-        while live.open_requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert live.open_requests == 0
+        wait_for(lambda: live.open_requests == 0, 5, "the answered request to stop counting as open")
 
 
 def test_a_failing_startup_is_reported_quickly() -> None:
@@ -259,9 +254,7 @@ def test_a_page_left_between_grades_ends_rather_than_waiting_in_the_back_forward
                 session = browser.open(live.url + "/")
                 assert "page" in browser.wait_for_text(session, "page", 10)
             shared.lend()  # the next grade's turn: the tab is blanked
-            deadline = time.monotonic() + 5
-            while not left and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_for(lambda: left, 5, "the left page's pagehide beacon")
         assert left == ["false"]
     finally:
         shared.close()

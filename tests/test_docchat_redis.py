@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from grader.fakes.docchat import handbook
-from tests.conftest import ROOT, SOLUTIONS
-from tests.redis_server import MISSING, REDIS_SERVER, redis_server, wait_for
+from tests.conftest import ROOT, SOLUTIONS, wait_for
+from tests.redis_server import MISSING, REDIS_SERVER, redis_server
 
 pytestmark = [
     pytest.mark.skipif(REDIS_SERVER is None, reason=MISSING),

@@ -26,7 +26,7 @@ import pytest
 from grader.api import grade
 from grader.engine import isolation, runner, wire
 from grader.engine.channel import Lines
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 ATTACKS = Path(__file__).with_name("attacks")
 BASE = (ATTACKS / "_base.py").read_text()
@@ -304,10 +304,7 @@ def test_malformed_frames_close_the_wire_and_nothing_else():
         peer.start()
         theirs.sendall(frame)
         theirs.close()
-        deadline = time.monotonic() + 5
-        while not closed and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert closed and peer.closed, frame
+        wait_for(lambda: closed and peer.closed, 5, f"the wire to close on {frame[:60]!r}")
         with pytest.raises(wire.WireError):
             peer.call("anything", timeout=1)
 

@@ -16,9 +16,9 @@ from tests.test_hostile import _running_with
 from grader import cli, manifest, progress, skeletons
 from grader.progress import ALL_PASSED, CORE_PASSED, FAILING, NOT_STARTED, Row
 from grader.formats.text import Style
-from tests.conftest import DRILLS
+from tests.conftest import DRILLS, wait_for
 from tests.mutants.upload import MUTANTS
-from tests.workbooks import made_up_report, make_workbook, skeleton, solution, wait_for
+from tests.workbooks import made_up_report, make_workbook, skeleton, solution
 
 UPLOAD = manifest.load().drill("upload")
 

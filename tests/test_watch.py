@@ -21,7 +21,8 @@ import pytest
 from grader import manifest, watch
 from grader.api import UsageError
 from grader.report import CheckResult, Report
-from tests.workbooks import made_up_report, make_workbook, skeleton, solution, wait_for
+from tests.conftest import wait_for
+from tests.workbooks import made_up_report, make_workbook, skeleton, solution
 
 CHECKS = [("w.a", "core"), ("w.b", "core"), ("w.c", "stretch")]
 

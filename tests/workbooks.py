@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 from grader import manifest
 from grader.report import CheckResult, Report
@@ -26,15 +24,6 @@ def skeleton(drill: str = "upload") -> str:
 
 def solution(drill: str = "upload") -> str:
     return (SOLUTIONS / f"{drill}.py").read_text()
-
-
-def wait_for(ready: Callable[[], bool], timeout: float = 20.0, what: str = "the condition") -> None:
-    """Poll `ready` until it holds; fail the test (never hang) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def made_up_report(drill: manifest.Drill, target: str, failing: set[str] = frozenset(),
