@@ -262,14 +262,17 @@ class Peer:
                 return
             self.closed = why
             pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(WireError(why))
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self._on_close(why)
+        try:
+            self._on_close(why)
+        finally:
+            # Callers learn of the close last, so whoever sees a call fail sees on_close done too.
+            for future in pending.values():
+                if not future.done():
+                    future.set_exception(WireError(why))
 
     def _send(self, head: dict, value: Any) -> None:
         tail: list[bytes] = []
