@@ -253,7 +253,6 @@ def test_batch_junit_counts_match_the_results(graded):
 
 def test_batch_gradescope_files_follow_the_schema(graded):
     out, _ = graded
-    results = json.loads((out / "results.json").read_text())
     for learner in COHORT:
         data = json.loads((out / "gradescope" / f"{learner}.json").read_text())
         jsonschema.validate(data, GRADESCOPE_SCHEMA)

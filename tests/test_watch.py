@@ -190,7 +190,7 @@ def test_with_no_path_it_follows_the_course_and_moves_on_when_the_core_passes(tm
                  what="the watcher to move past the passing first drill")
         screen = loop.out.getvalue().split(f"{first.name} done: every core check passes")[-1]
         assert f"{first.name}: every core check passes, moving on to {second.name}" in screen
-        assert f"course: drill 2 of" in screen and f"watching {root / 'drills' / third.name}.py" not in screen
+        assert "course: drill 2 of" in screen and f"watching {root / 'drills' / third.name}.py" not in screen
         (root / "drills" / f"{second.name}.py").write_text("done now")
         wait_for(lambda: f"moving on to {third.name}" in loop.out.getvalue(), what="the move to the third drill")
         assert f"watching {root / 'drills' / third.name}.py" in loop.out.getvalue().split(f"moving on to {third.name}")[-1]
