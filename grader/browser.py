@@ -25,7 +25,6 @@ import queue
 import resource
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from grader.engine.sandbox import children, end_tree, kill
 
 EXECUTABLES = ("chromium", "chromium-browser")
 LENT_VAR = "DOCCHAT_BROWSER_FDS"  # "command,response": the pipe ends of a browser lent to this process
@@ -146,7 +147,9 @@ class Chromium:
                 self.proc = subprocess.Popen(
                     [self.executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(3, 4),
-                    preexec_fn=in_child, start_new_session=True)
+                    preexec_fn=in_child, start_new_session=True,
+                    # what it keeps under $HOME (crash reports, caches) goes with the profile
+                    env={**os.environ, "HOME": str(self.profile)})
         except OSError as exc:
             raise BrowserError(f"could not start {self.executable}: {exc}") from exc
         finally:
@@ -177,11 +180,18 @@ class Chromium:
         self._its_ends = None
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        self.proc.wait(timeout=5)
+        # Its crash handler is a daemon: we, a subreaper, are its parent, not the browser.
+        handlers = [pid for pid in children() if str(self.profile).encode() in _command_line(pid)]
+        for pid in handlers:
+            kill(pid)
+        end_tree(self.proc, also=handlers)
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 @contextmanager

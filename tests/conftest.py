@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,28 @@ def wait_for(ready: Callable[[], object], timeout: float = 20.0, what: str = "th
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.02)
+
+
+def newest_pid() -> int:
+    """A pid just handed out: processes started later have larger ones (pids grow until they wrap)."""
+    with subprocess.Popen(["true"]) as probe:
+        return probe.pid
+
+
+def zombie_children(since: int = 0) -> list[tuple[int, str]]:
+    """(pid, name) of this process's children over pid `since` that have ended and not been reaped."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name, rest = (proc / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        state, parent = rest.split()[:2]
+        if state == "Z" and int(parent) == os.getpid() and int(proc.name) > since:
+            found.append((int(proc.name), name.split("(", 1)[1]))
+    return found
 
 
 @pytest.fixture

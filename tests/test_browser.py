@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from grader.browser import LENT_VAR, SharedBrowser, find_chromium, open_browser
 from grader.live_server import ServerError, serving
-from tests.conftest import wait_for
+from tests.conftest import newest_pid, wait_for, zombie_children
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
@@ -170,6 +170,26 @@ def test_reads_the_page_follows_a_form_and_reports_script_errors(tmp_path) -> No
         assert (live.url + "/", 200, "Document") in browser.responses()
         assert running_with(profile), "the browser is running inside the block"
     assert not running_with(profile), "leaving the block kills Chromium"
+
+
+@needs_chromium
+def test_a_closed_browser_leaves_no_process_and_nothing_in_home(tmp_path, monkeypatch) -> None:
+    """Chromium's crash handler is a daemon: to a grader, a subreaper, it is a child of its own.
+    Closing the browser ends and reaps it too. What Chromium keeps under $HOME (crash reports,
+    caches) stays in the browser's profile, which goes with it."""
+    from grader.engine import sandbox
+
+    sandbox.become_subreaper()  # as every grading process is
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    started = newest_pid()
+    with serving(page_app("<p>hi</p>")) as live, \
+            open_browser(CHROMIUM, tmp_path / "profile", deadline=time.monotonic() + 20) as browser:
+        session = browser.open(live.url + "/")
+        assert "hi" in browser.wait_for_text(session, "hi", 10)
+    assert zombie_children(since=started) == []
+    assert sorted(p.name for p in home.iterdir()) == []
 
 
 def running_with(profile: Path) -> list[int]:

@@ -15,6 +15,7 @@ Every backend also gets the app host's own limits: address space, file size, ope
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import socket
@@ -219,6 +220,7 @@ class Template:
 
     process: subprocess.Popen | None = None
     pid: int | None = None  # the sandbox's outer pid, for translating the app hosts' pids
+    _info: int | None = None  # bwrap's info pipe (see _sandbox_init)
 
     def __init__(self, backend: str, scratch: Path, *, memory_mb: int, file_mb: int, seed: str = "",
                  preload: tuple[str, ...] = ()) -> None:
@@ -231,13 +233,24 @@ class Template:
             command += ["--seed", seed]
         if preload:
             command += ["--preload", ",".join(preload)]
+        passed = [theirs.fileno()]
+        self._info = None
         if backend == "bubblewrap":
-            command = [*_bwrap_args(scratch), "--", *command]
-        self.process = subprocess.Popen(
-            command, cwd=scratch, env=environment(scratch, seed, memory_mb), pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=_stderr(),
-            start_new_session=True)  # it ends, and ends all below it, when the examiner's socket closes
-        theirs.close()
+            # bwrap names the sandbox's init (its child) there: we must reap that process, since its
+            # parent may end before it does and leave it to us, the subreaper, as a zombie
+            self._info, info = os.pipe()
+            os.set_blocking(self._info, False)
+            passed.append(info)
+            command = [*_bwrap_args(scratch), "--info-fd", str(info), "--", *command]
+        try:
+            self.process = subprocess.Popen(
+                command, cwd=scratch, env=environment(scratch, seed, memory_mb), pass_fds=passed,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=_stderr(),
+                start_new_session=True)  # it ends, and ends all below it, when the examiner's socket closes
+        finally:
+            theirs.close()
+            if self._info is not None:
+                os.close(info)
         self.control = ours
         self.pid = self.process.pid
         self._spawning = threading.Lock()
@@ -337,7 +350,21 @@ class Template:
         except OSError:
             pass
         if self.process is not None:  # a lent one is its lane's to end
-            sandbox.end_tree(self.process)
+            sandbox.end_tree(self.process, also=self._sandbox_init())
+
+    def _sandbox_init(self) -> list[int]:
+        """The pid of bwrap's child, the sandbox's init, from what bwrap wrote on its info fd."""
+        if self._info is None:
+            return []
+        try:
+            info = json.loads(os.read(self._info, 4096) or b"{}")
+            pid = info.get("child-pid") if isinstance(info, dict) else None
+            return [pid] if isinstance(pid, int) else []
+        except (OSError, ValueError):
+            return []
+        finally:
+            os.close(self._info)
+            self._info = None
 
 
 class Lane:

@@ -15,6 +15,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 TOKEN_VAR = "DOCCHAT_RUN_TOKEN"
@@ -252,16 +253,43 @@ def end_descendants() -> None:
     end_new_children(set())
 
 
-def end_tree(process: subprocess.Popen) -> None:
-    """Kill a process we started and every process under it, then reap it."""
+def end_tree(process: subprocess.Popen, also: list[int] = ()) -> None:
+    """Kill a process we started and every process under it, then reap them all, and `also`
+    (processes that were below it, and may have outlived it as our children)."""
+    killed: set[int] = set()
     for _ in range(20):
         below = descendants(process.pid)
         kill(process.pid)
         for pid in below:
             kill(pid)
+        killed.update(below)
         if not below:
             break
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
+    reap(killed | set(also), dying=killed | {process.pid})
+
+
+def reap(pids: set[int], dying: set[int] = frozenset(), seconds: float = 2.0) -> None:
+    """Wait until each of `pids`, processes that were below one of our children, is reaped.
+
+    As a child subreaper we inherit each when the process above it dies, and then it is ours to
+    reap: left alone, it stays a zombie for as long as we run (a `--watch` session, a batch).
+    One whose parent is not us nor among the `dying` (reaped by its own parent, or by init) is
+    none of ours.
+    """
+    pending, end = set(pids), time.monotonic() + seconds
+    while pending:
+        for pid in list(pending):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    pending.discard(pid)
+            except ChildProcessError:  # not ours, or not yet: its parent is still dying
+                fields = _stat_fields(str(pid))
+                if len(fields) < 2 or int(fields[1]) not in dying | pending:
+                    pending.discard(pid)
+        if not pending or time.monotonic() > end:
+            return
+        time.sleep(0.002)
