@@ -3,7 +3,9 @@
 The floor is `python -c "import fastapi.testclient, pytest"`, timed in the same run, so
 the ratio means the same thing on a fast laptop and on a loaded 2-core CI machine.
 Prints, for each drill's solution, the median wall time, the ratio to the floor and the
-peak memory of the grader (the largest process in its tree).
+peak memory of the grader (the largest process in its tree); then the median time of a save
+graded under `docchat-grade --watch` (its lane kept warm, after a first grade), against the
+same floor.
 
     python bench/grade.py [--repeat 5] [--drills upload,errors]
 """
@@ -41,6 +43,26 @@ def bench(cmd: list[str], repeat: int) -> tuple[float, float, int]:
     return (statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2])
 
 
+def watched(drill: str, repeat: int) -> float:
+    """The median time a save takes to grade under `--watch`, once its session is warm."""
+    from grader.api import grade_report
+    from grader.engine.runner import Limits
+    from grader.watch import warm_lane
+
+    path = ROOT / "solutions" / f"{drill}.py"
+    warm = warm_lane("auto", Limits(), [drill])
+    try:
+        grade_report(path, warm=warm)  # the session's first grade starts what it keeps warm
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            grade_report(path, warm=warm)
+            times.append(time.perf_counter() - started)
+    finally:
+        warm.close()
+    return statistics.median(times)
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from grader import manifest
@@ -65,6 +87,10 @@ def main() -> int:
             verdict += f", over {TARGET_MIB} MiB" + (" (Chromium's)" if drill == "streaming" else "")
         print(f"grade  solutions/{drill}.py{'':<{30 - len(drill)}} {seconds:6.2f} s  {mib:6.0f} MiB"
               f"  x{ratio:4.2f} floor  exit {code}  {verdict}")
+    for drill in args.drills.split(","):
+        seconds = watched(drill, args.repeat)
+        print(f"watch  a save of solutions/{drill}.py{'':<{22 - len(drill)}} {seconds:6.2f} s"
+              f"{'':12}x{seconds / floor:4.2f} floor")
     print(f"median of {args.repeat} runs each; target: at most x{TARGET_RATIO:g} the floor and "
           f"{TARGET_MIB} MiB; worst x{worst:.2f}; benchmark took {time.perf_counter() - started:.0f} s")
     return 0

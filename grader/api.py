@@ -9,6 +9,7 @@ from grader.report import Report
 from grader.engine.isolation import SandboxUnavailable, choose
 from grader.engine.runner import Limits
 from grader.engine.runner import grade as run_grade
+from grader.engine.warm import WarmLane
 
 
 class UsageError(Exception):
@@ -28,17 +29,25 @@ def resolve_drill(path: Path, drill: str | None = None) -> str:
 
 
 def grade_report(path: str | Path, drill: str | None = None, *, limits: Limits = Limits(),
-                 extra_checks: list[Path] = (), isolation: str = "auto") -> Report:
-    """`isolation`: the sandbox for the learner's code (grader.engine.isolation), or "auto"."""
+                 extra_checks: list[Path] = (), isolation: str = "auto", warm: WarmLane | None = None) -> Report:
+    """`isolation`: the sandbox for the learner's code (grader.engine.isolation), or "auto".
+    `warm`: grade in this lane, kept warm from one grade to the next, with its sandbox and limits."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
+    name = resolve_drill(path, drill)
+    if warm is not None:
+        return warm.grade(path, name, extra_checks=list(extra_checks), shown_as=str(path))
+    return run_grade(path, name, limits=limits, extra_checks=list(extra_checks), shown_as=str(path),
+                     isolation=sandbox(isolation))
+
+
+def sandbox(isolation: str = "auto") -> str:
+    """The sandbox backend `isolation` names ("auto": the strongest here), or a UsageError."""
     try:
-        backend = choose(isolation)
+        return choose(isolation)
     except SandboxUnavailable as exc:
         raise UsageError(str(exc)) from None
-    return run_grade(path, resolve_drill(path, drill), limits=limits,
-                     extra_checks=list(extra_checks), shown_as=str(path), isolation=backend)
 
 
 def grade(path: str | Path, drill: str | None = None, **kwargs) -> dict:

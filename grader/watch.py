@@ -8,6 +8,9 @@ editors that save by writing a new file and renaming it are seen too; where it c
 the file is read every POLL_S seconds instead. A run happens when the file's content differs
 from what was graded last. Ctrl-C stops the loop, and a run in progress ends with its grading
 process and everything the learner's code started.
+
+The session grades in a lane kept warm between saves (grader/engine/warm.py): each save after
+the first is graded without a cold run's start-up, yet nothing of one grade reaches the next.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from typing import Callable, Iterator, TextIO
 
 from grader import manifest, skeletons, workbook
 from grader.formats import text
-from grader.api import UsageError, resolve_drill
+from grader.api import UsageError, resolve_drill, sandbox
+from grader.browser import find_chromium
 from grader.report import EXIT_PASSED, EXIT_USAGE, Report
-from grader.engine.runner import limits_from
+from grader.engine.runner import Limits, limits_from
+from grader.engine.warm import WarmLane
 
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scrollback
 WAKE_S = 1.0   # with native events: also wake this often, to catch a save made before watching began
@@ -181,14 +186,24 @@ def watch_command(args: argparse.Namespace) -> int:
     except (UsageError, workbook.NoWorkbook) as exc:
         print(f"docchat-grade: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    limits = limits_from(args)
+    try:
+        warm = warm_lane(args.sandbox, limits_from(args), [drill] if path else manifest.load().names)
+    except UsageError as exc:
+        print(f"docchat-grade: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if path is None:
-            follow_course(root, lambda p, d: skeletons.graded(p, d, limits=limits, isolation=args.sandbox),
-                          sys.stdout, threading.Event())
+            follow_course(root, lambda p, d: skeletons.graded(p, d, warm=warm), sys.stdout, threading.Event())
         else:
-            watch(path, lambda: skeletons.graded(path, drill, limits=limits, isolation=args.sandbox),
-                  sys.stdout, threading.Event())
+            watch(path, lambda: skeletons.graded(path, drill, warm=warm), sys.stdout, threading.Event())
     except KeyboardInterrupt:
         print("\nstopped watching.")
+    finally:
+        warm.close()
     return EXIT_PASSED
+
+
+def warm_lane(isolation: str, limits: Limits, drills: list[str]) -> WarmLane:
+    """What the session keeps warm between saves: after the first, a save is graded without the
+    start-up of a cold run (its examiner forked with pytest imported, its sandbox running)."""
+    return WarmLane(sandbox(isolation), limits, preload=manifest.load().preload(*drills), chromium=find_chromium())

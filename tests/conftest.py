@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,14 +27,15 @@ def wait_for(ready: Callable[[], object], timeout: float = 20.0, what: str = "th
         time.sleep(0.02)
 
 
-def newest_pid() -> int:
-    """A pid just handed out: processes started later have larger ones (pids grow until they wrap)."""
-    with subprocess.Popen(["true"]) as probe:
-        return probe.pid
+def boot_ticks() -> int:
+    """Now, in clock ticks since boot: what /proc/PID/stat counts a process's start in (unlike
+    pids, which wrap around, often, where pid_max is 32768)."""
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
 def zombie_children(since: int = 0) -> list[tuple[int, str]]:
-    """(pid, name) of this process's children over pid `since` that have ended and not been reaped."""
+    """(pid, name) of this process's children started at or after `since` (boot_ticks()) that
+    have ended and not been reaped."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -44,8 +44,8 @@ def zombie_children(since: int = 0) -> list[tuple[int, str]]:
             name, rest = (proc / "stat").read_text().rsplit(")", 1)
         except (OSError, ValueError):
             continue
-        state, parent = rest.split()[:2]
-        if state == "Z" and int(parent) == os.getpid() and int(proc.name) > since:
+        fields = rest.split()  # from the third field of stat(5): state, ppid, ... starttime (22nd)
+        if fields[0] == "Z" and int(fields[1]) == os.getpid() and int(fields[19]) >= since:
             found.append((int(proc.name), name.split("(", 1)[1]))
     return found
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from grader.browser import LENT_VAR, SharedBrowser, find_chromium, open_browser
 from grader.live_server import ServerError, serving
-from tests.conftest import newest_pid, wait_for, zombie_children
+from tests.conftest import boot_ticks, wait_for, zombie_children
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
@@ -183,7 +183,7 @@ def test_a_closed_browser_leaves_no_process_and_nothing_in_home(tmp_path, monkey
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    started = newest_pid()
+    started = boot_ticks()
     with serving(page_app("<p>hi</p>")) as live, \
             open_browser(CHROMIUM, tmp_path / "profile", deadline=time.monotonic() + 20) as browser:
         session = browser.open(live.url + "/")

@@ -26,7 +26,7 @@ import pytest
 from grader.api import grade
 from grader.engine import isolation, runner, wire
 from grader.engine.channel import Lines
-from tests.conftest import ROOT, newest_pid, wait_for, zombie_children
+from tests.conftest import ROOT, boot_ticks, wait_for, zombie_children
 
 ATTACKS = Path(__file__).with_name("attacks")
 BASE = (ATTACKS / "_base.py").read_text()
@@ -207,7 +207,7 @@ def test_a_grade_leaves_no_zombie_behind(tmp_path, sandbox):
     """The grader is a child subreaper: whatever of a grade outlives its parent comes back to it
     (the sandbox's init, which bwrap's outer process leaves behind; app hosts killed under their
     template), and must be reaped there, or a `--watch` session or a batch piles up zombies."""
-    started = newest_pid()  # pids grow: older zombies, of other tests, are not this one's
+    started = boot_ticks()  # zombies of processes started before are other tests'
     for _ in range(3):
         graded(tmp_path, BASE, sandbox)
     assert zombie_children(since=started) == []

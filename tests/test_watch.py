@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader import manifest, watch
+from grader.engine.sandbox import descendants
 from grader.api import UsageError
 from grader.report import CheckResult, Report
 from tests.conftest import wait_for
@@ -234,14 +235,34 @@ def test_the_real_command_regrades_a_save_and_stops_on_ctrl_c(tmp_path: Path) ->
         second = log.read_text().split("run 1 at")[1]
         assert "newly passing: upload.accepts_pdf" in second
         assert "upload done: every core check passes" in second
+        warm = warm_processes(proc.pid)
+        (root / "drills" / "upload.py").write_text(solution() + "\n# saved again\n")
+        wait_for(lambda: "run 3 at" in log.read_text(), timeout=60, what="the re-grade after another save")
+        assert "since the last graded run: no check changed" in log.read_text().split("run 2 at")[1]
+        assert warm and warm_processes(proc.pid) == warm, "saves are graded by the same warm fork server and sandbox"
+        session = descendants(proc.pid)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
         assert log.read_text().rstrip().endswith("stopped watching.")
         assert "Traceback" not in log.read_text()
+        assert [pid for pid in session if Path(f"/proc/{pid}").exists()] == [], "nothing of the session outlives it"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def warm_processes(pid: int) -> dict[int, str]:
+    """The fork server and the sandbox template below `pid`: pid -> which."""
+    kinds = {b"grader.engine.forkserver": "fork server", b"grader.engine.apphost": "sandbox template"}
+    found = {}
+    for child in descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        found.update({child: kind for key, kind in kinds.items() if key in command and b"bwrap" not in command})
+    return found
 
 
 def test_the_real_command_with_no_path_moves_on_to_the_next_drill(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Each immediate subfolder (or .zip) of SUBMISSIONS_DIR is a learner (its name is the learner id);
 grader/batch/intake.py finds their drill files; grader/batch/writer.py writes OUT_DIR, the files
 docs/contract.md "Instructor mode" names and more (see docs/instructors.md). Grades run `--jobs` at a
-time. Each lane owns a warm fork server (grader/engine/forkserver.py) that forks each grade's
-examiner; the learner's code runs only in app hosts inside the sandbox (docs/isolation.md), watched
+time, each in a lane kept warm across its grades (grader/engine/warm.py: a fork server that forks
+each grade's examiner, and a sandbox template); the learner's code runs only in app hosts inside
+the sandbox (docs/isolation.md), watched
 and limited by grader/engine/runner.py exactly as a single `docchat-grade PATH` is; this process
 reads each file once, schedules, saves and writes. Every grade is saved the moment it finishes
 (grader/batch/resume.py): an interrupted run, re-run with the same OUT_DIR, grades only what is left
@@ -14,7 +15,6 @@ or what changed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import queue
 import re
@@ -35,8 +35,9 @@ from grader.batch import resume
 from grader.engine import isolation, runner
 from grader.batch.progress import Progress
 from grader.batch.jobqueue import JobQueue
-from grader.browser import BrowserPool, SharedBrowser, find_chromium, lend_to
+from grader.browser import BrowserPool, SharedBrowser, find_chromium
 from grader.engine.forkserver import ForkServer, Stopped
+from grader.engine.warm import WarmLane
 from grader.report import EXIT_FAILED, EXIT_GRADER_BROKE, EXIT_PASSED, EXIT_USAGE, Report
 from grader.engine.runner import GraderBroke, Limits
 
@@ -169,7 +170,6 @@ class Batch:
         self.browsers = BrowserPool(executable, min(jobs, default_jobs())) if executable else None
         self.argv: list[str] = []
         self.isolation = isolation.choose()
-        self.lanes: dict[int, isolation.Lane] = {}
         self.grader_hash = resume.grader_files_hash()
         self.options = writer.Options()
         self.shard: tuple[int, int] | None = None
@@ -271,63 +271,35 @@ class Batch:
     def needs_browser(self, job: Job) -> bool:
         return "chromium" in manifest.load().drill(job.drill).needs
 
-    def grade(self, job: Job, server: ForkServer, browser: SharedBrowser | None = None) -> Outcome:
-        """Grade `job` in the lane of `server`, lending it `browser` (a warm one) if given."""
+    def grade(self, job: Job, lane: WarmLane, browser: SharedBrowser | None = None) -> Outcome:
+        """Grade `job` in `lane`, lending it `browser` (a warm one) if given."""
         started = time.monotonic()
-        lane = self.lane_of(server)
-        lend_to(server, browser)
         try:
-            report = runner.grade(job.path, job.drill, limits=self.limits, extra_checks=self.extra_checks,
-                                  shown_as=job.target, launcher=server, plan=self.plans[job.drill],
-                                  isolation=self.isolation, source=job.source, lane=lane)
+            report = lane.grade(job.path, job.drill, browser=browser, extra_checks=self.extra_checks,
+                                shown_as=job.target, plan=self.plans[job.drill], source=job.source)
         except (Stopped, Interrupted):
             raise
         except Exception as exc:  # noqa: BLE001 - one grade's failure is that grade's error, never the batch's
             why = f"the grader itself broke (a bug in docchat-grade, not in this file): {exc}"
             return Outcome(outputs.unrun_report(job.drill, job.target, self.plans[job.drill], "error", why),
                            time.monotonic() - started, broke=str(exc))
-        finally:
-            if lane is not None:
-                self.tidy(server, lane)
         broke = "a check's own code failed (see the check's message)" if report.grader_broke else None
         return Outcome(self.normalize(report), time.monotonic() - started, broke)
 
-    def tidy(self, server: ForkServer, lane: isolation.Lane) -> None:
-        """After a grade: its lane emptied for the next one, or, if that fails, replaced (the
-        grade's verdict stands; a lane that cannot be tidied must not end the batch)."""
-        try:
-            lane.after_grade()
-        except Exception:  # noqa: BLE001
-            self.lanes.pop(id(server), None)
-            with contextlib.suppress(Exception):
-                lane.close()
-
-    def lane_of(self, server: ForkServer) -> isolation.Lane | None:
-        """The sandbox lane of `server` (one per lane, kept warm across its grades)."""
-        if self.isolation == "none":
-            return None
-        lane = self.lanes.get(id(server))
-        if lane is None:
-            lane = self.lanes[id(server)] = isolation.Lane(
-                self.isolation, memory_mb=self.limits.memory_mb, file_mb=self.limits.file_mb,
-                seed=server.env.get("DOCCHAT_SEED", ""),
-                preload=manifest.load().preload(*self.drills))
-        return lane
-
-    def grade_all(self, todo: list[Job], servers: list[ForkServer],
+    def grade_all(self, todo: list[Job], lanes: list[WarmLane],
                   finished: Callable[[Job, Outcome], None]) -> None:
-        """Grade `todo` in `len(servers)` lanes; `finished` runs here, in this thread, per grade."""
-        used = servers[:max(1, min(len(servers), len(todo)))]
+        """Grade `todo` in `len(lanes)` lanes; `finished` runs here, in this thread, per grade."""
+        used = lanes[:max(1, min(len(lanes), len(todo)))]
         waiting = JobQueue(todo, self.needs_browser, self.browsers, len(used))
         done: queue.SimpleQueue = queue.SimpleQueue()
         stop = threading.Event()
 
-        def lane(server: ForkServer) -> None:
+        def work(lane: WarmLane) -> None:
             try:
                 while (taken := waiting.take(stop)) is not None:
                     job, browser = taken
                     try:
-                        done.put((job, self.grade(job, server, browser)))
+                        done.put((job, self.grade(job, lane, browser)))
                     finally:
                         waiting.give_back(browser)
             except Stopped:
@@ -335,9 +307,9 @@ class Batch:
             except BaseException as exc:  # a bug here: surface it in the main thread
                 done.put((None, exc))
 
-        lanes = [threading.Thread(target=lane, args=(s,), daemon=True, name=f"docchat-lane-{i}")
-                 for i, s in enumerate(used)]
-        for thread in lanes:
+        threads = [threading.Thread(target=work, args=(lane,), daemon=True, name=f"docchat-lane-{i}")
+                   for i, lane in enumerate(used)]
+        for thread in threads:
             thread.start()
         left = len(todo)
         try:
@@ -345,7 +317,7 @@ class Batch:
                 # Asked before the wait: a lane that has ended had put its last grade by then, so
                 # a queue found empty afterwards means grades lost. (Asked after a wait timed out,
                 # a lane could put its last grade and end in between, on a busy machine.)
-                running = any(t.is_alive() for t in lanes)
+                running = any(t.is_alive() for t in threads)
                 try:
                     job, outcome = done.get(block=running, timeout=0.5)
                 except queue.Empty:
@@ -358,9 +330,9 @@ class Batch:
                 finished(job, outcome)
         except KeyboardInterrupt:
             stop.set()
-            for server in servers:
-                server.stop()
-            for thread in lanes:
+            for lane in lanes:
+                lane.stop()
+            for thread in threads:
                 thread.join(timeout=5)
             raise Interrupted(f"{len(todo) - left} of {len(todo)} grades finished this run and are saved "
                               f"in {self.out}; run the same command again to grade the rest") from None
@@ -372,9 +344,10 @@ class Batch:
         writer.refuse_dropping_columns(self.out, self.drills)
         learners = self.learners()
         self.store.keep_only(set(learners))
-        servers = [ForkServer(env=REPEATABLE) for _ in range(self.jobs)]
+        lanes = [WarmLane(self.isolation, self.limits, env=REPEATABLE, preload=manifest.load().preload(*self.drills))
+                 for _ in range(self.jobs)]
         try:
-            self.load_plans(servers[0])
+            self.load_plans(lanes[0].server)
             for check_id in self.options.policy.unknown_checks(self.plans):
                 print(f"docchat-grade batch: warning: --policy: no check {check_id} in the drills graded",
                       file=self.stream)
@@ -415,11 +388,9 @@ class Batch:
                          f"{reused} unchanged since the last run, {missing} missing, {not_started} not started")
             for job, outcome in known.items():
                 finished(job, outcome, reused=True)
-            self.grade_all(todo, servers, finished)
+            self.grade_all(todo, lanes, finished)
         finally:
-            for server in servers:
-                server.close()
-            for lane in self.lanes.values():
+            for lane in lanes:
                 lane.close()
             if self.browsers is not None:
                 self.browsers.close()

@@ -62,6 +62,10 @@ class ForkServer:
         of their environment (a browser's pipe ends; a lane's sandbox template)."""
         self._lent = {**self._lent, var: tuple(fds)}
 
+    def warm_up(self) -> None:
+        """Start the server now, if it is not running (else the next `start` does)."""
+        self._ensure_running()
+
     def _ensure_running(self) -> socket.socket:
         if self._stopped:
             raise Stopped("the fork server was stopped")

@@ -380,6 +380,7 @@ class Lane:
         self.warm, self.preload = warm, preload
         self.folder = new_scratch("docchat-lane-")
         self.template: Template | None = None
+        self._answered = False  # whether the template has answered a reset: it is warm
 
     def ready(self, warm: bool = True) -> Template:
         """The lane's template, a new one if it died; `warm`: wait until it can fork app hosts
@@ -389,9 +390,20 @@ class Lane:
                 self.template.close()
             self.template = Template(self.backend, self.folder, memory_mb=self.memory_mb,
                                      file_mb=self.file_mb, seed=self.seed, preload=self.preload)
-            if warm and not self.template.reset(seconds=WARM_S):
+            self._answered = False
+        if warm and not self._answered:  # a new one (perhaps started earlier without waiting)
+            if not self.template.reset(seconds=WARM_S):
                 raise SandboxUnavailable(f"the {self.backend} sandbox did not start")
+            self._answered = True
         return self.template
+
+    def check(self) -> None:
+        """Before a grade: a warm template that no longer answers (it died since the last grade)
+        is replaced, and a new one is started (not waited for)."""
+        if self.template is not None and self._answered and not self.template.reset():
+            self.template.close()
+            self.template = None
+        self.ready(warm=False)
 
     def lend(self, launcher) -> dict[str, str]:
         """Lend the template to the examiners `launcher` starts from now on; return what else
