@@ -7,8 +7,9 @@ A map of the package (docs/isolation.md tells how the processes trust each other
 - `engine/`: grading. `runner` (the grader's side: limits, records, verdicts), `examiner`
   (runs pytest with `plugin`, `session`), `isolation` and `confine` (the sandboxes),
   `apphost` (the only process that runs the learner's code), `remote` and `wire` (the
-  examiner's view of it), `forkserver` (warm examiners for batch), `sandbox` (limits and
-  processes), `channel`, `determinism`, `learner`.
+  examiner's view of it), `forkserver` (warm examiners), `warm` (a lane kept warm across
+  grades: a batch's, a `--watch` session's), `sandbox` (limits and processes), `channel`,
+  `determinism`, `learner`.
 - the checking kit, for built-in and instructors' hidden checks: `expect`, `fixtures`,
   `asgi`, `bodies`, `sse`, `deadline`, `live_server`, `browser`, `files`; `checks/` the
   drills' checks; `fakes/` the drills' seams.
