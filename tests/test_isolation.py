@@ -213,6 +213,20 @@ def test_a_grade_leaves_no_zombie_behind(tmp_path, sandbox):
     assert zombie_children(since=started) == []
 
 
+@pytest.mark.skipif("bubblewrap" not in isolation.available(), reason="bubblewrap does not work on this machine")
+def test_the_bubblewrap_probe_leaves_no_zombie_behind():
+    """Whether bubblewrap works is asked by running it once: without an init process of its own,
+    since bwrap does not wait for one, and a subreaper up the tree (a notebook's kernel that
+    grades, this test's process) would inherit it as a zombie."""
+    from grader.engine import sandbox
+
+    sandbox.become_subreaper()
+    started = boot_ticks()
+    assert isolation._bubblewrap_works()
+    time.sleep(0.3)  # bwrap's init, where there is one, outlives bwrap by a few milliseconds
+    assert zombie_children(since=started) == []
+
+
 def _cmdline_has(proc: Path, marker: str) -> bool:
     try:
         return marker.encode() in (proc / "cmdline").read_bytes()

@@ -75,7 +75,10 @@ def _bubblewrap_works() -> bool:
     if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
         return False
     try:
-        probe = subprocess.run([*_bwrap_args(Path("/")), "--", "true"], capture_output=True, timeout=10)
+        # --as-pid-1: no init process of bwrap's own, which its outer process does not wait for
+        # and which a subreaper up the tree would then inherit as a zombie
+        probe = subprocess.run([*_bwrap_args(Path("/")), "--as-pid-1", "--", "true"], capture_output=True,
+                               timeout=10)
     except (OSError, subprocess.SubprocessError):
         return False
     return probe.returncode == 0
