@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,13 @@ def wait_for(ready: Callable[[], object], timeout: float = 20.0, what: str = "th
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.02)
+
+
+def interruptible() -> None:
+    """A preexec_fn for a process a test stops with SIGINT, as Ctrl-C would: SIGINT's default
+    action restored, which a test run started in the background (`cmd &` in a script) inherits
+    as ignored, and with it every process it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def boot_ticks() -> int:

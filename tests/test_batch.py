@@ -28,6 +28,7 @@ from grader.engine import confine
 from grader.report import CheckResult, Report
 from grader.batch.progress import Progress
 from tests.cohorts import ROOT, make_cohort, verdict, write_learner
+from tests.conftest import interruptible
 from tests.test_formats import GRADESCOPE_SCHEMA, counts, outcomes
 from tests.test_hostile import _running_with
 
@@ -301,7 +302,8 @@ def test_an_interrupted_run_resumes_without_duplicate_or_lost_rows(how, tmp_path
     out = tmp_path / "out"
     tag = uuid.uuid4().hex
     proc = subprocess.Popen([GRADE, "batch", str(subs), "--out", str(out), "--drills", "errors", "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, TAG: tag})
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, TAG: tag},
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while _state_entries(out) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)

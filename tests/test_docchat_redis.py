@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from grader.fakes.docchat import handbook
-from tests.conftest import ROOT, SOLUTIONS, wait_for
+from tests.conftest import ROOT, SOLUTIONS, interruptible, wait_for
 from tests.redis_server import MISSING, REDIS_SERVER, redis_server
 
 pytestmark = [
@@ -59,7 +59,8 @@ def test_two_consumer_processes_ingest_each_document_exactly_once(docchat_module
     env = {**os.environ, "DOCCHAT_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
     logs = [tmp_path / f"worker-{n}.log" for n in range(WORKERS)]
     workers = [subprocess.Popen([CONSUMER, "solutions.docchat.huey", "--workers", "2"], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=log.open("wb")) for log in logs]
+                                stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=interruptible)
+               for log in logs]
     try:
         with TestClient(docchat_module.app) as client:
             job_ids = []

@@ -22,7 +22,7 @@ from grader import manifest, watch
 from grader.engine.sandbox import descendants
 from grader.api import UsageError
 from grader.report import CheckResult, Report
-from tests.conftest import wait_for
+from tests.conftest import interruptible, wait_for
 from tests.workbooks import made_up_report, make_workbook, skeleton, solution
 
 CHECKS = [("w.a", "core"), ("w.b", "core"), ("w.c", "stretch")]
@@ -225,7 +225,7 @@ def test_the_real_command_regrades_a_save_and_stops_on_ctrl_c(tmp_path: Path) ->
     log = tmp_path / "watch.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "grader", "--watch", "drills/upload.py"], cwd=root,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=interruptible,
                                 env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     try:
         wait_for(lambda: "run 1 at" in log.read_text(), timeout=60, what="the first report")
@@ -271,7 +271,7 @@ def test_the_real_command_with_no_path_moves_on_to_the_next_drill(tmp_path: Path
     log = tmp_path / "watch.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "grader", "--watch"], cwd=root / "drills",
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=interruptible,
                                 env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     try:
         wait_for(lambda: "run 1 at" in log.read_text(), timeout=60, what="the first report")
