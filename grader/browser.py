@@ -25,6 +25,7 @@ import queue
 import resource
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -33,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from grader.engine.sandbox import children, end_tree, kill
+from grader.engine.sandbox import children, descendants, end_tree, kill
 
 EXECUTABLES = ("chromium", "chromium-browser")
 LENT_VAR = "DOCCHAT_BROWSER_FDS"  # "command,response": the pipe ends of a browser lent to this process
@@ -182,9 +183,16 @@ class Chromium:
             return
         # Its crash handler is a daemon: we, a subreaper, are its parent, not the browser.
         handlers = [pid for pid in children() if str(self.profile).encode() in _command_line(pid)]
+        below = descendants(self.proc.pid)  # to reap, once ours: the group's kill orphans them
+        try:
+            # The whole group at once: a helper forked while the tree is walked dies too, rather
+            # than go on writing to the profile about to be removed.
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
         for pid in handlers:
             kill(pid)
-        end_tree(self.proc, also=handlers)
+        end_tree(self.proc, also=[*handlers, *below])
 
 
 def _command_line(pid: int) -> bytes:
