@@ -224,6 +224,7 @@ class Template:
     process: subprocess.Popen | None = None
     pid: int | None = None  # the sandbox's outer pid, for translating the app hosts' pids
     _info: int | None = None  # bwrap's info pipe (see _sandbox_init)
+    answered = False  # whether it has answered a reset: it is warm
 
     def __init__(self, backend: str, scratch: Path, *, memory_mb: int, file_mb: int, seed: str = "",
                  preload: tuple[str, ...] = ()) -> None:
@@ -237,7 +238,6 @@ class Template:
         if preload:
             command += ["--preload", ",".join(preload)]
         passed = [theirs.fileno()]
-        self._info = None
         if backend == "bubblewrap":
             # bwrap names the sandbox's init (its child) there: we must reap that process, since its
             # parent may end before it does and leave it to us, the subreaper, as a zombie
@@ -287,7 +287,8 @@ class Template:
             with self._spawning:
                 self.control.settimeout(seconds)
                 self.control.sendall(RESET)
-                return self._answered_reset()
+                self.answered = self._answered_reset()
+                return self.answered
         except OSError:
             return False
         finally:
@@ -383,7 +384,6 @@ class Lane:
         self.warm, self.preload = warm, preload
         self.folder = new_scratch("docchat-lane-")
         self.template: Template | None = None
-        self._answered = False  # whether the template has answered a reset: it is warm
 
     def ready(self, warm: bool = True) -> Template:
         """The lane's template, a new one if it died; `warm`: wait until it can fork app hosts
@@ -393,20 +393,23 @@ class Lane:
                 self.template.close()
             self.template = Template(self.backend, self.folder, memory_mb=self.memory_mb,
                                      file_mb=self.file_mb, seed=self.seed, preload=self.preload)
-            self._answered = False
-        if warm and not self._answered:  # a new one (perhaps started earlier without waiting)
-            if not self.template.reset(seconds=WARM_S):
-                raise SandboxUnavailable(f"the {self.backend} sandbox did not start")
-            self._answered = True
+        if warm and not self.template.answered and not self.template.reset(seconds=WARM_S):
+            raise SandboxUnavailable(f"the {self.backend} sandbox did not start")
         return self.template
 
     def check(self) -> None:
         """Before a grade: a warm template that no longer answers (it died since the last grade)
         is replaced, and a new one is started (not waited for)."""
-        if self.template is not None and self._answered and not self.template.reset():
+        if self.template is not None and self.template.answered:  # (a new one is still warming up)
+            self._reset()
+        self.ready(warm=False)
+
+    def _reset(self) -> None:
+        """End what the last grade left running; a template that does not answer is closed, and
+        a new one made when next needed."""
+        if self.template is not None and not self.template.reset():
             self.template.close()
             self.template = None
-        self.ready(warm=False)
 
     def lend(self, launcher) -> dict[str, str]:
         """Lend the template to the examiners `launcher` starts from now on; return what else
@@ -418,18 +421,14 @@ class Lane:
     def renew(self, launcher) -> dict[str, str]:
         """Before another attempt at one grade: end what the last one left running (a template
         that does not answer is replaced), and lend it again."""
-        if self.template is not None and not self.template.reset():
-            self.template.close()
-            self.template = None
+        self._reset()
         return self.lend(launcher)
 
     def after_grade(self) -> None:
         """End what the grade left running, then empty the lane's folder for the next grade."""
         import shutil
 
-        if self.template is not None and not self.template.reset():
-            self.template.close()
-            self.template = None
+        self._reset()
         for entry in list(self.folder.iterdir()):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
