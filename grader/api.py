@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader import manifest
 from grader.report import Report
 from grader.engine.isolation import SandboxUnavailable, choose
 from grader.engine.runner import Limits
 from grader.engine.runner import grade as run_grade
-from grader.engine.warm import WarmLane
+
+if TYPE_CHECKING:  # only `--watch` and batch grade in a warm lane: a single grade never loads it
+    from grader.engine.warm import WarmLane
 
 
 class UsageError(Exception):
