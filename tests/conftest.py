@@ -35,6 +35,18 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def running_with(marker: str | Path) -> list[int]:
+    """The pids of processes whose command line names `marker`."""
+    needle, found = str(marker).encode(), []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and needle in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
 def boot_ticks() -> int:
     """Now, in clock ticks since boot: what /proc/PID/stat counts a process's start in (unlike
     pids, which wrap around, often, where pid_max is 32768)."""

@@ -28,9 +28,8 @@ from grader.engine import confine
 from grader.report import CheckResult, Report
 from grader.batch.progress import Progress
 from tests.cohorts import ROOT, make_cohort, verdict, write_learner
-from tests.conftest import interruptible
+from tests.conftest import interruptible, running_with
 from tests.test_formats import GRADESCOPE_SCHEMA, counts, outcomes
-from tests.test_hostile import _running_with
 
 GRADE = str(Path(sys.executable).with_name("docchat-grade"))
 DRILLS = ["upload", "errors"]
@@ -127,9 +126,9 @@ def test_nothing_the_run_or_a_learner_started_outlives_it(graded):
     _, done = graded
     assert left_running(done.tag) == []
     deadline = time.monotonic() + 5
-    while _running_with(MARKER) and time.monotonic() < deadline:
+    while running_with(MARKER) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _running_with(MARKER) == []
+    assert running_with(MARKER) == []
 
 
 def test_code_that_kills_its_parent_ends_its_own_grade_not_the_batch(tmp_path):

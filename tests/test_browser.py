@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from grader.browser import LENT_VAR, SharedBrowser, find_chromium, open_browser
 from grader.live_server import ServerError, serving
-from tests.conftest import boot_ticks, wait_for, zombie_children
+from tests.conftest import boot_ticks, running_with, wait_for, zombie_children
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
@@ -190,18 +190,6 @@ def test_a_closed_browser_leaves_no_process_and_nothing_in_home(tmp_path, monkey
         assert "hi" in browser.wait_for_text(session, "hi", 10)
     assert zombie_children(since=started) == []
     assert sorted(p.name for p in home.iterdir()) == []
-
-
-def running_with(profile: Path) -> list[int]:
-    """Processes whose command line names `profile` (a browser using it)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and str(profile).encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
 
 
 @needs_chromium

@@ -12,23 +12,11 @@ from pathlib import Path
 import pytest
 
 from grader.api import grade
-from tests.conftest import SOLUTIONS
+from tests.conftest import SOLUTIONS, running_with
 
 SOLUTION = (SOLUTIONS / "upload.py").read_text()
 SKELETON = (SOLUTIONS.parent / "drills" / "upload.py").read_text()
 BOUND_S = 60
-
-
-def _running_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def _graded(tmp_path: Path, source: str) -> tuple[dict, float]:
@@ -129,9 +117,9 @@ def test_a_detached_child_process_is_ended(tmp_path):
     report, _ = _graded(tmp_path, spawn + SOLUTION)
     assert report["status"] == "passed"
     deadline = time.monotonic() + 5
-    while _running_with(marker) and time.monotonic() < deadline:
+    while running_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _running_with(marker) == []
+    assert running_with(marker) == []
 
 
 def test_the_scratch_directory_is_removed(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ import pytest
 from grader.api import grade
 from grader.engine import isolation, runner, wire
 from grader.engine.channel import Lines
-from tests.conftest import ROOT, boot_ticks, wait_for, zombie_children
+from tests.conftest import ROOT, boot_ticks, running_with, wait_for, zombie_children
 
 ATTACKS = Path(__file__).with_name("attacks")
 BASE = (ATTACKS / "_base.py").read_text()
@@ -197,7 +197,7 @@ def test_nothing_is_written_outside_scratch_or_left_running(tmp_path, baseline, 
     assert not outside.exists()
     assert not Path(f"/var/tmp/docchat-attack-{marker}").exists()
     assert not Path("~/docchat-attack").expanduser().exists()
-    running = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+    running = running_with(marker)
     assert running == []
     assert verdicts(report) == verdicts(baseline[sandbox])
 
@@ -225,13 +225,6 @@ def test_the_bubblewrap_probe_leaves_no_zombie_behind():
     assert isolation._bubblewrap_works()
     time.sleep(0.3)  # bwrap's init, where there is one, outlives bwrap by a few milliseconds
     assert zombie_children(since=started) == []
-
-
-def _cmdline_has(proc: Path, marker: str) -> bool:
-    try:
-        return marker.encode() in (proc / "cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 # -- the grader's side of the wire never raises on what it is sent ------------------------
@@ -381,7 +374,7 @@ def test_attackers_in_a_cohort_change_no_one_elses_grade(tmp_path, monkeypatch):
     for learner in attackers:
         assert {c["id"]: c["status"] for c in found[learner]["upload"]["checks"]} == empty, learner
     assert not (tmp_path / "outside").exists()
-    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+    assert not running_with(marker)
 
 
 @pytest.mark.skipif("bubblewrap" not in isolation.available(), reason="bubblewrap does not work on this machine")
@@ -401,7 +394,7 @@ def test_nothing_of_one_grade_reaches_the_next_in_its_lane(tmp_path):
     found = json.loads((out / "results.json").read_text())
     assert found["b_probe"]["upload"]["error"] is None, found["b_probe"]["upload"]["error"]
     assert verdicts(found["b_probe"]["upload"]) == verdicts(found["c_empty"]["upload"])
-    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+    assert not running_with(marker)
 
 
 def test_grades_in_threads_of_one_process_leave_each_other_alone():

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_hostile import _running_with
 from grader import cli, manifest, progress, skeletons
 from grader.progress import ALL_PASSED, CORE_PASSED, FAILING, NOT_STARTED, Row
 from grader.formats.text import Style
-from tests.conftest import DRILLS, wait_for
+from tests.conftest import DRILLS, running_with, wait_for
 from tests.mutants.upload import MUTANTS
 from tests.workbooks import made_up_report, make_workbook, skeleton, solution
 
@@ -86,12 +85,12 @@ def test_ctrl_c_stops_a_grading_run_and_the_learners_code(tmp_path: Path) -> Non
     drill = tmp_path / "upload.py"
     drill.write_text(f"import subprocess, time\nsubprocess.Popen([{marker!r}, '60'], executable='sleep')\ntime.sleep(60)\n")
     grading = progress.Grading(Row(UPLOAD, drill), [])
-    wait_for(lambda: _running_with(marker), what="the learner's module to start")
+    wait_for(lambda: running_with(marker), what="the learner's module to start")
     started = time.monotonic()
     grading.interrupt()
     assert time.monotonic() - started < 10
     assert grading.proc.returncode is not None
-    wait_for(lambda: not _running_with(marker), what="the learner's processes to end")
+    wait_for(lambda: not running_with(marker), what="the learner's processes to end")
 
 
 @pytest.mark.parametrize("script, says", [

@@ -14,9 +14,9 @@ import pytest
 from grader import manifest
 from grader.engine import isolation, runner
 from grader.engine.warm import WarmLane
-from tests.conftest import ROOT, boot_ticks, zombie_children
+from tests.conftest import ROOT, boot_ticks, running_with, zombie_children
 from tests.mutants import all_mutants
-from tests.test_isolation import BASE, SANDBOXES, _cmdline_has, attack, verdicts
+from tests.test_isolation import BASE, SANDBOXES, attack, verdicts
 
 DRILLS = ("errors", "lifespan")
 
@@ -69,7 +69,7 @@ def test_nothing_of_one_grade_reaches_the_next_in_a_warm_lane(tmp_path, sandbox)
         probed = warm.grade(prober, "upload")
     assert probed.error is None, probed.error
     assert verdicts(probed.document()) == verdicts(baseline.document())
-    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+    assert not running_with(marker)
     assert zombie_children(since=started) == []
 
 
